@@ -1,0 +1,252 @@
+"""The typed records everything else passes around.
+
+Frozen dataclasses only: no I/O, no Kivy, no YAML. The catalog builds the library
+records, the timeline builds segments and cues, the store reads and writes
+session records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Tuple
+
+SIDES = ("both", "left", "right", "none")
+TAGS = ("foot", "ankle", "hip", "seated", "standing", "floor")
+SOURCES = ("kiosk", "cli", "backfill")
+
+
+@dataclass(frozen=True)
+class ExerciseCue:
+    """A reminder said during each work period: at a fraction of it or N seconds in."""
+
+    text: str
+    at_fraction: Optional[float] = None
+    at_seconds: Optional[float] = None
+
+    def offset_s(self, work_s: float) -> float:
+        if self.at_fraction is not None:
+            return work_s * self.at_fraction
+        assert self.at_seconds is not None
+        return self.at_seconds
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    name: str
+    instructions: str
+    caption: str
+    duration_s: Optional[float] = None
+    reps: Optional[int] = None
+    seconds_per_rep: Optional[float] = None
+    sides: str = "none"
+    limb: str = "side"
+    switch_s: float = 5.0
+    sets: int = 1
+    rest_s: float = 10.0
+    cues: Tuple[ExerciseCue, ...] = ()
+    image: Optional[str] = None
+    tags: Tuple[str, ...] = ()
+    safety: Optional[str] = None
+    source: str = ""
+    """Where it was defined, as `path:line:col`, for messages."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One exercise inside a routine, with the routine's overrides already applied."""
+
+    exercise: Exercise
+    duration_s: Optional[float]
+    reps: Optional[int]
+    seconds_per_rep: Optional[float]
+    sets: int
+    rest_s: float
+    sides: str
+
+    @property
+    def work_s(self) -> float:
+        """Length of one work period (one side, one set)."""
+        if self.duration_s is not None:
+            return self.duration_s
+        assert self.reps is not None and self.seconds_per_rep is not None
+        return self.reps * self.seconds_per_rep
+
+    @property
+    def side_order(self) -> Tuple[Optional[str], ...]:
+        if self.sides == "both":
+            return ("right", "left")
+        if self.sides in ("left", "right"):
+            return (self.sides,)
+        return (None,)
+
+
+@dataclass(frozen=True)
+class Routine:
+    id: str
+    name: str
+    description: str
+    steps: Tuple[Step, ...]
+    lead_in_s: float = 10.0
+    rest_between_s: float = 15.0
+    default: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Something the session says (and captions) at an absolute time."""
+
+    at_s: float
+    kind: str
+    text: str
+    room_s: float = 0.0
+    """Seconds until the next cue (or the end of the session): the voice's budget."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One contiguous stretch of a session: lead-in, work, switch, set rest or rest."""
+
+    index: int
+    kind: str
+    start_s: float
+    end_s: float
+    step_index: int
+    exercise: Exercise
+    side: Optional[str] = None
+    set_number: int = 1
+    set_count: int = 1
+    cues: Tuple[Cue, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One session in the log. Dates are stored as the person lived them (local date)."""
+
+    id: str
+    routine: str
+    started_utc: str
+    ended_utc: str
+    local_date: str
+    utc_offset: str
+    planned_s: float
+    active_s: float
+    completed: bool
+    steps_done: int = 0
+    steps_skipped: int = 0
+    pain: Optional[int] = None
+    source: str = "kiosk"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Fields written by a newer version; kept so nothing is lost on rewrite."""
+
+    FIELDS = (
+        "id", "routine", "started_utc", "ended_utc", "local_date", "utc_offset",
+        "planned_s", "active_s", "completed", "steps_done", "steps_skipped", "pain",
+        "source",
+    )
+
+    @property
+    def date(self) -> dt.date:
+        return dt.date.fromisoformat(self.local_date)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.FIELDS}
+        data.update(self.extra)
+        return data
+
+    @classmethod
+    def create(cls, *, routine: str, started: dt.datetime, ended: dt.datetime, planned_s: float,
+               active_s: float, completed: bool, source: str, steps_done: int = 0,
+               steps_skipped: int = 0, pain: Optional[int] = None) -> "SessionRecord":
+        """A new record from aware local datetimes: the local date is the day it was done."""
+        if started.tzinfo is None or ended.tzinfo is None:
+            raise ValueError("session times must carry their UTC offset")
+        offset = started.utcoffset() or dt.timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        return cls(
+            id=uuid.uuid4().hex,
+            routine=routine,
+            started_utc=_utc_text(started),
+            ended_utc=_utc_text(ended),
+            local_date=started.date().isoformat(),
+            utc_offset=f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}",
+            planned_s=round(planned_s, 3),
+            active_s=round(active_s, 3),
+            completed=completed,
+            steps_done=steps_done,
+            steps_skipped=steps_skipped,
+            pain=pain,
+            source=source,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SessionRecord":
+        """Build a record from stored JSON; raise ValueError naming the bad field."""
+        if not isinstance(data, Mapping):
+            raise ValueError("a session record must be an object")
+        missing = [name for name in ("id", "routine", "started_utc", "local_date", "completed")
+                   if name not in data]
+        if missing:
+            raise ValueError(f"session record lacks {', '.join(missing)}")
+
+        def text(name: str, default: Optional[str] = None) -> str:
+            value = data.get(name, default)
+            if not isinstance(value, str):
+                raise ValueError(f"session field {name!r} must be text, not {value!r}")
+            return value
+
+        def number(name: str) -> float:
+            value = data.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"session field {name!r} must be a number >= 0, not {value!r}")
+            return float(value)
+
+        def count(name: str) -> int:
+            value = data.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"session field {name!r} must be a whole number >= 0, not {value!r}")
+            return value
+
+        local_date = text("local_date")
+        try:
+            dt.date.fromisoformat(local_date)
+        except ValueError:
+            raise ValueError(f"session field 'local_date' is not a date: {local_date!r}") from None
+        completed = data["completed"]
+        if not isinstance(completed, bool):
+            raise ValueError(f"session field 'completed' must be true or false, not {completed!r}")
+        pain = data.get("pain")
+        if pain is not None and (isinstance(pain, bool) or not isinstance(pain, int) or not 0 <= pain <= 10):
+            raise ValueError(f"session field 'pain' must be 0-10 or empty, not {pain!r}")
+        source = text("source", "kiosk")
+        if source not in SOURCES:
+            raise ValueError(f"session field 'source' must be one of {', '.join(SOURCES)}, not {source!r}")
+        started = text("started_utc")
+        return cls(
+            id=text("id"),
+            routine=text("routine"),
+            started_utc=started,
+            ended_utc=text("ended_utc", started),
+            local_date=local_date,
+            utc_offset=text("utc_offset", "+00:00"),
+            planned_s=number("planned_s"),
+            active_s=number("active_s"),
+            completed=completed,
+            steps_done=count("steps_done"),
+            steps_skipped=count("steps_skipped"),
+            pain=pain,
+            source=source,
+            extra={key: value for key, value in data.items() if key not in cls.FIELDS},
+        )
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
