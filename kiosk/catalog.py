@@ -1,0 +1,675 @@
+"""The exercise library: YAML files -> validated, typed Exercises and Routines.
+
+Every problem is a `Problem` pointing at `path:line:col`. A broken item is left out
+and the rest of its file still loads; a broken file never stops the other files.
+The field tables below are the schema: the loader checks them and
+`json_schema()` renders them, so the shipped JSON Schema cannot drift from the loader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from . import yamldoc
+from .model import SIDES, TAGS, Exercise, ExerciseCue, Routine, Step
+from .timeline import build_timeline, crowded_cues
+from .yamldoc import Mapping, Node, Problem, Scalar, YamlError
+
+MAX_SECONDS = 3600.0
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+PERCENT_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One allowed key: its kind, limits and default, and the sentence the docs show."""
+
+    name: str
+    kind: str
+    description: str
+    required: bool = False
+    minimum: Optional[float] = None
+    exclusive_minimum: bool = False
+    maximum: Optional[float] = None
+    choices: Tuple[str, ...] = ()
+    default: Any = None
+
+
+def _seconds(name: str, description: str, *, minimum: float = 0.0, exclusive: bool = True,
+             maximum: float = MAX_SECONDS, default: Optional[float] = None) -> FieldSpec:
+    return FieldSpec(name, "seconds", description, minimum=minimum, exclusive_minimum=exclusive,
+                     maximum=maximum, default=default)
+
+
+EXERCISE_FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec("id", "id", "Unique id: lower-case letters, digits, - and _.", required=True),
+    FieldSpec("name", "text", "Name shown on screen and spoken.", required=True),
+    FieldSpec("instructions", "text", "Spoken when the exercise starts.", required=True),
+    FieldSpec("caption", "text", "Short on-screen line during the exercise.", required=True),
+    _seconds("duration", "Seconds of work per side and set (or give reps).", maximum=MAX_SECONDS),
+    FieldSpec("reps", "count", "Repetitions per side and set, counted aloud (needs seconds_per_rep).",
+              minimum=1, maximum=500),
+    _seconds("seconds_per_rep", "Seconds for one repetition.", maximum=60),
+    FieldSpec("sides", "choice", "both: once per side with a spoken switch; or left, right, none.",
+              choices=SIDES, default="none"),
+    FieldSpec("limb", "text", "Word used for the side: \"Switch to your left <limb>\".",
+              default="foot for foot and ankle exercises, else leg"),
+    _seconds("switch", "Seconds to change sides.", exclusive=False, maximum=60, default=5.0),
+    FieldSpec("sets", "count", "Number of sets.", minimum=1, maximum=20, default=1),
+    _seconds("rest", "Seconds of rest between sets.", exclusive=False, default=10.0),
+    FieldSpec("cues", "cues", "Reminders said during each work period."),
+    FieldSpec("image", "path", "Picture, relative to media/ (or absolute)."),
+    FieldSpec("tags", "tags", "Any of the known tags.", choices=TAGS),
+    FieldSpec("safety", "text", "Safety note shown with the exercise."),
+)
+
+CUE_FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec("at", "cue_time", "When: a percentage of the work period (\"50%\") or seconds into it.",
+              required=True),
+    FieldSpec("say", "text", "What the voice says (and the screen shows).", required=True),
+)
+
+ROUTINE_FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec("id", "id", "Unique id: lower-case letters, digits, - and _.", required=True),
+    FieldSpec("name", "text", "Name shown on screen.", required=True),
+    FieldSpec("description", "text", "One or two sentences about the routine.", default=""),
+    _seconds("lead_in", "Seconds of \"Get ready\" before the first exercise.", exclusive=False,
+             maximum=600, default=10.0),
+    _seconds("rest_between", "Seconds of rest between steps; the next exercise is announced in it.",
+             exclusive=False, maximum=600, default=15.0),
+    FieldSpec("default", "bool", "The one-tap routine on the Start button (exactly one).", default=False),
+    FieldSpec("steps", "steps", "The exercises in order: an id, or a mapping with overrides.",
+              required=True),
+)
+
+STEP_FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec("exercise", "id", "Id of the exercise.", required=True),
+    _seconds("duration", "Override: seconds of work.", maximum=MAX_SECONDS),
+    FieldSpec("reps", "count", "Override: repetitions.", minimum=1, maximum=500),
+    _seconds("seconds_per_rep", "Override: seconds per repetition.", maximum=60),
+    FieldSpec("sets", "count", "Override: number of sets.", minimum=1, maximum=20),
+    _seconds("rest", "Override: seconds of rest between sets.", exclusive=False),
+    FieldSpec("sides", "choice", "Override: both, left, right or none.", choices=SIDES),
+)
+
+FILE_FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec("exercises", "list", "Exercise definitions."),
+    FieldSpec("routines", "list", "Routine definitions."),
+)
+
+
+@dataclass(frozen=True)
+class Library:
+    """What loaded, plus every problem found on the way."""
+
+    exercises: Dict[str, Exercise]
+    routines: Dict[str, Routine]
+    problems: Tuple[Problem, ...] = ()
+    files: Tuple[Path, ...] = ()
+
+    @property
+    def errors(self) -> Tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> Tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    def default_routine(self, preferred: Optional[str] = None) -> Optional[Routine]:
+        """The one-tap routine: the preferred id when it exists, else the `default: true` one."""
+        if preferred and preferred in self.routines:
+            return self.routines[preferred]
+        for routine in self.routines.values():
+            if routine.default:
+                return routine
+        return next(iter(self.routines.values()), None)
+
+
+# --------------------------------------------------------------------------- reading
+
+class Report:
+    """Collects problems for one file; `where` prefixes them with its display path."""
+
+    def __init__(self, shown: str, problems: List[Problem]) -> None:
+        self.shown = shown
+        self.problems = problems
+        self.failed = False
+
+    def error(self, node: Node, message: str) -> None:
+        self.failed = True
+        self.problems.append(Problem(self.shown, node.line, node.col, message))
+
+    def warning(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(self.shown, node.line, node.col, message, "warning"))
+
+
+def _kind_name(node: Node) -> str:
+    if isinstance(node, yamldoc.Mapping):
+        return "a mapping"
+    if isinstance(node, yamldoc.Sequence):
+        return "a list"
+    value = node.value if isinstance(node, Scalar) else None
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a yes/no value)"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return f"{value!r}"
+
+
+def check_keys(mapping: Mapping, specs: Sequence[FieldSpec], what: str, report: Report) -> bool:
+    """Unknown keys and missing required keys; True when the mapping can be read on."""
+    known = [spec.name for spec in specs]
+    ok = True
+    for key, (key_node, _) in mapping.entries.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known keys: {', '.join(known)})"
+            report.error(key_node, f"unknown key {key!r} in {what}{hint}")
+            ok = False
+    for spec in specs:
+        if spec.required and spec.name not in mapping.entries:
+            report.error(mapping, f"{what} is missing the required key {spec.name!r}")
+            ok = False
+    return ok
+
+
+def read_value(spec: FieldSpec, node: Node, what: str, report: Report) -> Any:
+    """Check one value against its spec; return the value, or None after an error."""
+    label = f"{spec.name!r} in {what}"
+    if spec.kind in ("text", "id", "path", "choice"):
+        if not isinstance(node, Scalar) or not isinstance(node.value, str) or not node.value.strip():
+            report.error(node, f"{label} must be text, not {_kind_name(node)}")
+            return None
+        value = node.value.strip()
+        if spec.kind == "id" and not ID_PATTERN.match(value):
+            report.error(node, f"{label} must be lower-case letters, digits, - or _ (got {value!r})")
+            return None
+        if spec.kind == "choice" and value not in spec.choices:
+            close = difflib.get_close_matches(value, spec.choices, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            report.error(node, f"{label} must be one of {', '.join(spec.choices)}, not {value!r}{hint}")
+            return None
+        if spec.kind == "path" and ".." in Path(value).parts:
+            report.error(node, f"{label} must stay inside media/ (no '..')")
+            return None
+        return value
+    if spec.kind == "bool":
+        if not isinstance(node, Scalar) or not isinstance(node.value, bool):
+            report.error(node, f"{label} must be true or false, not {_kind_name(node)}")
+            return None
+        return node.value
+    if spec.kind in ("seconds", "count"):
+        value = node.value if isinstance(node, Scalar) else None
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if spec.kind == "count" and not (isinstance(value, int) and not isinstance(value, bool)):
+            report.error(node, f"{label} must be a whole number, not {_kind_name(node)}")
+            return None
+        if not is_number or value != value:  # NaN is not a duration
+            report.error(node, f"{label} must be a number of seconds, not {_kind_name(node)}")
+            return None
+        unit = " seconds" if spec.kind == "seconds" else ""
+        if spec.minimum is not None and (value < spec.minimum or (spec.exclusive_minimum and value == spec.minimum)):
+            bound = "more than" if spec.exclusive_minimum else "at least"
+            report.error(node, f"{label} must be {bound} {spec.minimum:g}{unit}, not {value:g}")
+            return None
+        if spec.maximum is not None and value > spec.maximum:
+            report.error(node, f"{label} is {value:g}{unit}; the most allowed is {spec.maximum:g}{unit}")
+            return None
+        return float(value) if spec.kind == "seconds" else int(value)
+    raise AssertionError(f"no reader for {spec.kind}")
+
+
+def _read_fields(mapping: Mapping, specs: Sequence[FieldSpec], what: str,
+                 report: Report) -> Optional[Dict[str, Any]]:
+    """The simple fields of a mapping as a dict; None when any of them is wrong."""
+    keys_ok = check_keys(mapping, specs, what, report)
+    values: Dict[str, Any] = {}
+    ok = keys_ok
+    for spec in specs:
+        if spec.name not in mapping.entries or spec.kind in ("cues", "steps", "tags", "list", "cue_time"):
+            continue
+        value = read_value(spec, mapping.entries[spec.name][1], what, report)
+        if value is None:
+            ok = False
+        values[spec.name] = value
+    return values if ok else None
+
+
+def _timing_problems(values: Dict[str, Any], where: Node, what: str, report: Report) -> bool:
+    has_duration = values.get("duration") is not None
+    has_reps = values.get("reps") is not None
+    if has_duration and has_reps:
+        report.error(where, f"{what} gives both 'duration' and 'reps'; give one")
+        return False
+    if not has_duration and not has_reps:
+        report.error(where, f"{what} needs 'duration' (seconds) or 'reps' with 'seconds_per_rep'")
+        return False
+    if has_reps and values.get("seconds_per_rep") is None:
+        report.error(where, f"{what} gives 'reps' without 'seconds_per_rep'")
+        return False
+    if has_reps and values["reps"] * values["seconds_per_rep"] > MAX_SECONDS:
+        report.error(where, f"{what} lasts {values['reps'] * values['seconds_per_rep']:g} seconds per set; "
+                            f"the most allowed is {MAX_SECONDS:g}")
+        return False
+    return True
+
+
+def _read_cues(node: Node, what: str, report: Report) -> Optional[Tuple[ExerciseCue, ...]]:
+    if not isinstance(node, yamldoc.Sequence):
+        report.error(node, f"'cues' in {what} must be a list, not {_kind_name(node)}")
+        return None
+    cues: List[ExerciseCue] = []
+    ok = True
+    for item in node.items:
+        if not isinstance(item, Mapping):
+            report.error(item, f"each cue in {what} must be a mapping with 'at' and 'say'")
+            ok = False
+            continue
+        values = _read_fields(item, CUE_FIELDS, f"a cue of {what}", report)
+        if values is None:
+            ok = False
+            continue
+        at_node = item.entries["at"][1]
+        at = at_node.value if isinstance(at_node, Scalar) else None
+        percent = PERCENT_PATTERN.match(at) if isinstance(at, str) else None
+        if percent:
+            fraction = float(percent.group(1)) / 100
+            if not 0 < fraction < 1:
+                report.error(at_node, f"'at' in a cue of {what} must be between 0% and 100%, not {at}")
+                ok = False
+                continue
+            cues.append(ExerciseCue(values["say"], at_fraction=fraction))
+        elif isinstance(at, (int, float)) and not isinstance(at, bool) and 0 < at <= MAX_SECONDS:
+            cues.append(ExerciseCue(values["say"], at_seconds=float(at)))
+        else:
+            report.error(at_node, f"'at' in a cue of {what} must be a percentage like \"50%\" "
+                                  f"or seconds greater than 0, not {_kind_name(at_node)}")
+            ok = False
+    return tuple(cues) if ok else None
+
+
+def _read_tags(node: Node, what: str, report: Report) -> Optional[Tuple[str, ...]]:
+    if not isinstance(node, yamldoc.Sequence):
+        report.error(node, f"'tags' in {what} must be a list, not {_kind_name(node)}")
+        return None
+    tags: List[str] = []
+    for item in node.items:
+        value = item.value if isinstance(item, Scalar) else None
+        if value not in TAGS:
+            close = difflib.get_close_matches(str(value), TAGS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            report.error(item, f"unknown tag {_kind_name(item)} in {what} (known: {', '.join(TAGS)}){hint}")
+            return None
+        if value not in tags:
+            tags.append(value)
+    return tuple(tags)
+
+
+@dataclass
+class _RawExercise:
+    exercise: Exercise
+    node: Mapping
+    report: Report
+    media_dirs: Tuple[Path, ...]
+
+
+@dataclass
+class _RawRoutine:
+    values: Dict[str, Any]
+    node: Mapping
+    report: Report
+    steps: List[Tuple[Node, Dict[str, Any]]] = field(default_factory=list)
+
+
+def _read_exercise(node: Node, report: Report, media_dirs: Tuple[Path, ...]) -> Optional[_RawExercise]:
+    if not isinstance(node, Mapping):
+        report.error(node, f"each exercise must be a mapping of keys, not {_kind_name(node)}")
+        return None
+    what = _item_label("exercise", node)
+    values = _read_fields(node, EXERCISE_FIELDS, what, report)
+    cues: Optional[Tuple[ExerciseCue, ...]] = ()
+    tags: Optional[Tuple[str, ...]] = ()
+    if "cues" in node.entries:
+        cues = _read_cues(node.entries["cues"][1], what, report)
+    if "tags" in node.entries:
+        tags = _read_tags(node.entries["tags"][1], what, report)
+    if values is None or cues is None or tags is None or not _timing_problems(values, node, what, report):
+        return None
+    work_s = values.get("duration") or values["reps"] * values["seconds_per_rep"]
+    for cue, cue_node in zip(cues, node.entries.get("cues", (None, yamldoc.Sequence(0, 0)))[1].items):
+        if cue.at_seconds is not None and cue.at_seconds >= work_s:
+            report.error(cue_node, f"a cue of {what} is at {cue.at_seconds:g} s but the exercise lasts "
+                                   f"{work_s:g} s")
+            return None
+    limb = values.get("limb") or ("foot" if {"foot", "ankle"} & set(tags) else "leg")
+    exercise = Exercise(
+        id=values["id"], name=values["name"], instructions=values["instructions"],
+        caption=values["caption"], duration_s=values.get("duration"), reps=values.get("reps"),
+        seconds_per_rep=values.get("seconds_per_rep"), sides=values.get("sides") or "none",
+        limb=limb, switch_s=_or(values.get("switch"), 5.0), sets=values.get("sets") or 1,
+        rest_s=_or(values.get("rest"), 10.0), cues=cues, image=values.get("image"), tags=tags,
+        safety=values.get("safety"), source=f"{report.shown}:{node.line}:{node.col}",
+    )
+    return _RawExercise(exercise, node, report, media_dirs)
+
+
+def _or(value: Optional[float], default: float) -> float:
+    return default if value is None else value
+
+
+def _item_label(kind: str, node: Mapping) -> str:
+    id_node = node.entries.get("id", (None, None))[1]
+    if isinstance(id_node, Scalar) and isinstance(id_node.value, str):
+        return f"{kind} {id_node.value!r}"
+    return f"{kind} at line {node.line}"
+
+
+def _read_routine(node: Node, report: Report) -> Optional[_RawRoutine]:
+    if not isinstance(node, Mapping):
+        report.error(node, f"each routine must be a mapping of keys, not {_kind_name(node)}")
+        return None
+    what = _item_label("routine", node)
+    values = _read_fields(node, ROUTINE_FIELDS, what, report)
+    if values is None:
+        return None
+    raw = _RawRoutine(values, node, report)
+    steps_node = node.entries["steps"][1]
+    if not isinstance(steps_node, yamldoc.Sequence) or not steps_node.items:
+        report.error(steps_node, f"'steps' in {what} must be a list of at least one exercise")
+        return None
+    ok = True
+    for item in steps_node.items:
+        if isinstance(item, Scalar):
+            step_values = _read_fields(Mapping(item.line, item.col, {"exercise": (item, item)}),
+                                       STEP_FIELDS, f"a step of {what}", report)
+        elif isinstance(item, Mapping):
+            step_values = _read_fields(item, STEP_FIELDS, f"a step of {what}", report)
+        else:
+            report.error(item, f"each step of {what} must be an exercise id or a mapping, not a list")
+            step_values = None
+        if step_values is None:
+            ok = False
+            continue
+        raw.steps.append((item, step_values))
+    return raw if ok else None
+
+
+def _resolve_image(raw: _RawExercise) -> Exercise:
+    image = raw.exercise.image
+    if image is None:
+        return raw.exercise
+    candidates = [Path(image)] if Path(image).is_absolute() else [d / image for d in raw.media_dirs]
+    for candidate in candidates:
+        if candidate.is_file():
+            return replace(raw.exercise, image=str(candidate.resolve()))
+    node = raw.node.entries["image"][1]
+    looked = ", ".join(str(c) for c in candidates)
+    raw.report.warning(node, f"picture {image!r} of exercise {raw.exercise.id!r} not found (looked in {looked})")
+    return replace(raw.exercise, image=None)
+
+
+def _build_step(raw: _RawRoutine, item: Node, values: Dict[str, Any], exercise: Exercise) -> Optional[Step]:
+    what = f"step {values['exercise']!r} of routine {raw.values['id']!r}"
+    timing = {
+        "duration": values.get("duration"), "reps": values.get("reps"),
+        "seconds_per_rep": values.get("seconds_per_rep"),
+    }
+    if timing["duration"] is None and timing["reps"] is None:
+        timing["duration"], timing["reps"] = exercise.duration_s, exercise.reps
+    if timing["reps"] is not None and timing["seconds_per_rep"] is None:
+        timing["seconds_per_rep"] = exercise.seconds_per_rep
+    if timing["duration"] is not None and values.get("reps") is None:
+        timing["reps"] = timing["seconds_per_rep"] = None
+    if not _timing_problems(timing, item, what, raw.report):
+        return None
+    return Step(
+        exercise=exercise, duration_s=timing["duration"], reps=timing["reps"],
+        seconds_per_rep=timing["seconds_per_rep"], sets=values.get("sets") or exercise.sets,
+        rest_s=_or(values.get("rest"), exercise.rest_s), sides=values.get("sides") or exercise.sides,
+    )
+
+
+def _build_routine(raw: _RawRoutine, exercises: Dict[str, Exercise], broken: Dict[str, str]) -> Optional[Routine]:
+    steps: List[Step] = []
+    for item, values in raw.steps:
+        exercise_id = values["exercise"]
+        target = item.entries["exercise"][1] if isinstance(item, Mapping) else item
+        if exercise_id not in exercises:
+            if exercise_id in broken:
+                raw.report.error(target, f"routine {raw.values['id']!r} uses exercise {exercise_id!r}, "
+                                         f"which has errors ({broken[exercise_id]})")
+            else:
+                close = difflib.get_close_matches(exercise_id, list(exercises), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raw.report.error(target, f"routine {raw.values['id']!r} names unknown exercise "
+                                         f"{exercise_id!r}{hint}")
+            return None
+        step = _build_step(raw, item, values, exercises[exercise_id])
+        if step is None:
+            return None
+        steps.append(step)
+    values = raw.values
+    return Routine(
+        id=values["id"], name=values["name"], description=values.get("description") or "",
+        steps=tuple(steps), lead_in_s=_or(values.get("lead_in"), 10.0),
+        rest_between_s=_or(values.get("rest_between"), 15.0), default=bool(values.get("default")),
+        source=f"{raw.report.shown}:{raw.node.line}:{raw.node.col}",
+    )
+
+
+def library_files(path: Path) -> List[Path]:
+    """The YAML files of a folder (recursively, in name order), or the file itself."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
+                 shipped_media: Optional[Path] = None) -> Library:
+    """Load the layers in order; an id in a later layer overrides the same id in an earlier one.
+
+    A layer is a folder or file (or a list of them). Within a layer an id may appear
+    once; the shipped library is the first layer and the user's folders follow.
+    """
+    problems: List[Problem] = []
+    exercises: Dict[str, _RawExercise] = {}
+    routines: Dict[str, _RawRoutine] = {}
+    broken_exercises: Dict[str, str] = {}
+    files: List[Path] = []
+    for layer in layers:
+        paths: List[Path] = []
+        for root in ([layer] if isinstance(layer, Path) else list(layer)):
+            if not root.exists():
+                problems.append(Problem(_display(root), 1, 1, "no such file or folder"))
+                continue
+            paths.extend(library_files(root))
+        layer_exercises: Dict[str, _RawExercise] = {}
+        layer_routines: Dict[str, _RawRoutine] = {}
+        for path in paths:
+            files.append(path)
+            media_dirs = tuple(d for d in (path.parent / "media", path.parent.parent / "media", shipped_media) if d)
+            _load_file(path, problems, layer_exercises, layer_routines, broken_exercises, media_dirs)
+        exercises.update(layer_exercises)
+        if any(raw.values.get("default") for raw in layer_routines.values()):
+            for earlier in routines.values():
+                earlier.values["default"] = False
+        routines.update(layer_routines)
+
+    built_exercises = {key: _resolve_image(raw) for key, raw in exercises.items()}
+    built_routines: Dict[str, Routine] = {}
+    for key, raw in routines.items():
+        routine = _build_routine(raw, built_exercises, broken_exercises)
+        if routine is not None:
+            built_routines[key] = routine
+    _check_default(routines, built_routines, problems)
+    for key, routine in built_routines.items():
+        _check_room(routines[key], routine)
+    return Library(built_exercises, built_routines, tuple(sorted(set(problems), key=_problem_order)), tuple(files))
+
+
+def _check_room(raw: _RawRoutine, routine: Routine) -> None:
+    """Warn where a spoken announcement would still be running when the work starts."""
+    for crowded in crowded_cues(build_timeline(routine)):
+        item = raw.steps[crowded.step_index][0]
+        where = "lead_in" if crowded.step_index == 0 else "rest_between"
+        fix = f"lengthen {where} or shorten the instructions" if crowded.cue.kind == "announce" \
+            else "lengthen the exercise's switch time"
+        raw.report.warning(item, f"routine {routine.id!r}, step {crowded.step_index + 1}: "
+                                 f"{crowded.cue.text!r} needs about {crowded.needed_s:.0f} s to say "
+                                 f"but has {crowded.available_s:.0f} s before the exercise starts; {fix}")
+
+
+def _problem_order(problem: Problem) -> Tuple[str, int, int, str]:
+    return (problem.path, problem.line, problem.col, problem.message)
+
+
+def _check_default(raws: Dict[str, _RawRoutine], built: Dict[str, Routine], problems: List[Problem]) -> None:
+    defaults = [raw for raw in raws.values() if raw.values.get("default")]
+    if not raws:
+        return
+    if not defaults:
+        first = next(iter(raws.values()))
+        first.report.error(first.node, "no routine is marked 'default: true'; the Start button needs exactly one")
+    for extra in defaults[1:]:
+        first = defaults[0]
+        node = extra.node.entries["default"][1]
+        extra.report.error(node, f"routine {extra.values['id']!r} is marked default, but so is "
+                                 f"{first.values['id']!r} ({first.report.shown}:{first.node.line}); "
+                                 f"mark exactly one")
+        if extra.values["id"] in built:
+            built[extra.values["id"]] = replace(built[extra.values["id"]], default=False)
+
+
+def _load_file(path: Path, problems: List[Problem], exercises: Dict[str, _RawExercise],
+               routines: Dict[str, _RawRoutine], broken: Dict[str, str], media_dirs: Tuple[Path, ...]) -> None:
+    shown = _display(path)
+    report = Report(shown, problems)
+    try:
+        document = yamldoc.read_document(path, shown)
+    except YamlError as error:
+        problems.append(error.problem)
+        return
+    if not isinstance(document, Mapping):
+        report.error(document, "a library file must be a mapping with 'exercises:' and/or 'routines:'")
+        return
+    check_keys(document, FILE_FIELDS, "a library file", report)
+    if not ({"exercises", "routines"} & set(document.entries)):
+        report.error(document, "a library file needs an 'exercises:' or 'routines:' list")
+    for key, reader in (("exercises", _read_exercise), ("routines", _read_routine)):
+        if key not in document.entries:
+            continue
+        items = document.entries[key][1]
+        if not isinstance(items, yamldoc.Sequence):
+            report.error(items, f"'{key}' must be a list (items starting with '- '), not {_kind_name(items)}")
+            continue
+        for item in items.items:
+            before = len(problems)
+            if key == "exercises":
+                raw_exercise = _read_exercise(item, report, media_dirs)
+                if raw_exercise is None:
+                    _note_broken(item, broken, problems[before:])
+                    continue
+                _add_unique(raw_exercise.exercise.id, raw_exercise, raw_exercise.node, exercises, report, "exercise")
+            else:
+                raw_routine = _read_routine(item, report)
+                if raw_routine is not None:
+                    _add_unique(raw_routine.values["id"], raw_routine, raw_routine.node, routines, report, "routine")
+
+
+def _note_broken(item: Node, broken: Dict[str, str], new_problems: Sequence[Problem]) -> None:
+    if isinstance(item, Mapping):
+        id_node = item.entries.get("id", (None, None))[1]
+        if isinstance(id_node, Scalar) and isinstance(id_node.value, str) and new_problems:
+            first = new_problems[0]
+            broken[id_node.value] = f"{first.path}:{first.line}"
+
+
+def _add_unique(item_id: str, raw: Any, node: Mapping, seen: Dict[str, Any], report: Report, kind: str) -> None:
+    if item_id in seen:
+        first = seen[item_id]
+        id_node = node.entries["id"][1]
+        report.error(id_node, f"{kind} id {item_id!r} is already defined at "
+                              f"{first.report.shown}:{first.node.line}; ids must be unique")
+        return
+    seen[item_id] = raw
+
+
+# --------------------------------------------------------------------------- schema
+
+def json_schema() -> Dict[str, Any]:
+    """The library format as JSON Schema, rendered from the same tables the loader checks."""
+
+    def prop(spec: FieldSpec) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"description": spec.description}
+        if spec.kind in ("text", "path"):
+            out.update(type="string", minLength=1)
+        elif spec.kind == "id":
+            out.update(type="string", pattern=ID_PATTERN.pattern)
+        elif spec.kind == "choice":
+            out.update(type="string", enum=list(spec.choices))
+        elif spec.kind == "bool":
+            out.update(type="boolean")
+        elif spec.kind in ("seconds", "count"):
+            out["type"] = "number" if spec.kind == "seconds" else "integer"
+            if spec.minimum is not None:
+                out["exclusiveMinimum" if spec.exclusive_minimum else "minimum"] = spec.minimum
+            if spec.maximum is not None:
+                out["maximum"] = spec.maximum
+        elif spec.kind == "tags":
+            out.update(type="array", items={"enum": list(spec.choices)})
+        elif spec.kind == "cues":
+            out.update(type="array", items={"$ref": "#/$defs/cue"})
+        elif spec.kind == "steps":
+            out.update(type="array", minItems=1, items={"oneOf": [
+                {"type": "string", "pattern": ID_PATTERN.pattern}, {"$ref": "#/$defs/step"}]})
+        elif spec.kind == "cue_time":
+            out["oneOf"] = [{"type": "string", "pattern": PERCENT_PATTERN.pattern},
+                            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECONDS}]
+        if spec.default is not None and spec.kind != "text":
+            out["default"] = spec.default
+        elif isinstance(spec.default, str) and spec.default:
+            out["description"] += f" Default: {spec.default}."
+        return out
+
+    def obj(specs: Sequence[FieldSpec]) -> Dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [s.name for s in specs if s.required],
+            "properties": {s.name: prop(s) for s in specs},
+        }
+
+    exercise = obj(EXERCISE_FIELDS)
+    exercise["oneOf"] = [{"required": ["duration"]}, {"required": ["reps", "seconds_per_rep"]}]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "home-exercise-kiosk library file",
+        "description": "A YAML file under exercises/ with an exercises: list, a routines: list, or both.",
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {
+            "exercises": {"type": "array", "items": {"$ref": "#/$defs/exercise"}},
+            "routines": {"type": "array", "items": {"$ref": "#/$defs/routine"}},
+        },
+        "$defs": {
+            "exercise": exercise,
+            "cue": obj(CUE_FIELDS),
+            "routine": obj(ROUTINE_FIELDS),
+            "step": obj(STEP_FIELDS),
+        },
+    }
+

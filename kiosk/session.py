@@ -1,0 +1,264 @@
+"""The session state machine: one table of legal transitions, events in, cues out.
+
+Time is only ever read from the events (`at`, seconds on one monotonic clock), so a
+test can play a ten-minute session in a loop and the UI only has to sample.
+Position = now - started - paused time + skip offset; nothing is accumulated.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Set, Tuple, Type
+
+from .model import Cue
+from .timeline import Position, Timeline
+
+BACK_GRACE_S = 3.0
+"""Back within this many seconds of a step's start goes to the step before it."""
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    LEAD_IN = "lead_in"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DONE = "done"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    """Monotonic seconds when it happened."""
+
+
+@dataclass(frozen=True)
+class Start(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Tick(Event):
+    """A sample of the clock: moves lead-in -> active -> done and hands out due cues."""
+
+
+@dataclass(frozen=True)
+class Pause(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Resume(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Skip(Event):
+    """Forward: out of a rest into its exercise, or out of an exercise to the next one."""
+
+
+@dataclass(frozen=True)
+class Back(Event):
+    """To the start of this step, or of the previous one when just begun."""
+
+
+@dataclass(frozen=True)
+class Stop(Event):
+    pass
+
+
+class IllegalTransition(Exception):
+    def __init__(self, state: State, event: Event) -> None:
+        super().__init__(f"{type(event).__name__} is not allowed while the session is {state.value}")
+        self.state = state
+        self.event = event
+
+
+RUNNING = (State.LEAD_IN, State.ACTIVE)
+MOVABLE = (State.LEAD_IN, State.ACTIVE, State.PAUSED)
+
+Handler = Callable[["Session", Event], Tuple[Cue, ...]]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the log needs to know about a session that has ended (or is ending)."""
+
+    routine_id: str
+    completed: bool
+    planned_s: float
+    active_s: float
+    steps_done: int
+    steps_skipped: int
+
+
+class Session:
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.state = State.IDLE
+        self.started_at: Optional[float] = None
+        self.ended_at: Optional[float] = None
+        self._paused_total = 0.0
+        self._paused_since: Optional[float] = None
+        self._offset = 0.0
+        self._last_sample: Optional[float] = None
+        self._include_sample_start = False
+        self._skipped: Set[int] = set()
+        self._furthest = 0.0
+
+    # ----------------------------------------------------------------- reading
+
+    def active_s(self, now: float) -> float:
+        """Real seconds spent in the session, pauses excluded; skips do not change it."""
+        if self.started_at is None:
+            return 0.0
+        end = self.ended_at if self.ended_at is not None else now
+        paused = self._paused_total + ((end - self._paused_since) if self._paused_since is not None else 0.0)
+        return max(0.0, end - self.started_at - paused)
+
+    def elapsed_s(self, now: float) -> float:
+        """Seconds into the timeline: active time moved by skips and backs."""
+        if self.started_at is None:
+            return 0.0
+        return min(self.timeline.total_s, max(0.0, self.active_s(now) + self._offset))
+
+    def position(self, now: float) -> Position:
+        return self.timeline.position_at(self.elapsed_s(now))
+
+    def current_step(self, now: float) -> int:
+        segment = self.position(now).segment
+        return segment.step_index if segment else 0
+
+    def summary(self, now: float) -> Summary:
+        steps = len(self.timeline.routine.steps)
+        done = sum(1 for i in range(steps)
+                   if i not in self._skipped and self.timeline.last_work_end(i) <= self._furthest + 1e-9)
+        return Summary(
+            routine_id=self.timeline.routine.id,
+            completed=self.state is State.DONE,
+            planned_s=self.timeline.total_s,
+            active_s=self.active_s(now),
+            steps_done=done,
+            steps_skipped=len(self._skipped),
+        )
+
+    # ----------------------------------------------------------------- events
+
+    def handle(self, event: Event) -> Tuple[Cue, ...]:
+        """Apply one event; return the cues that fell due because of it."""
+        handler = TRANSITIONS.get((self.state, type(event)))
+        if handler is None:
+            raise IllegalTransition(self.state, event)
+        return handler(self, event)
+
+    def can(self, event_type: Type[Event]) -> bool:
+        return (self.state, event_type) in TRANSITIONS
+
+    def _start(self, event: Event) -> Tuple[Cue, ...]:
+        self.started_at = event.at
+        self.state = State.LEAD_IN
+        return self._tick(event)
+
+    def _tick(self, event: Event) -> Tuple[Cue, ...]:
+        if self.state not in RUNNING:
+            return ()
+        elapsed = self.elapsed_s(event.at)
+        if self._last_sample is not None and elapsed < self._last_sample:
+            return ()  # a late-delivered sample: moving back would hand its cues out again
+        cues = self.timeline.cues_between(self._last_sample, elapsed, include_start=self._include_sample_start)
+        self._last_sample = elapsed
+        self._include_sample_start = False
+        self._furthest = max(self._furthest, elapsed)
+        if elapsed >= self.timeline.total_s:
+            self.state = State.DONE
+            self.ended_at = event.at
+        else:
+            self.state = self._running_state(elapsed)
+        return cues
+
+    def _running_state(self, elapsed: float) -> State:
+        first_work = self.timeline.first_work_start(0)
+        return State.LEAD_IN if elapsed < first_work else State.ACTIVE
+
+    def _pause(self, event: Event) -> Tuple[Cue, ...]:
+        cues = self._tick(event)
+        if self.state is State.DONE:
+            return cues
+        self._paused_since = event.at
+        self.state = State.PAUSED
+        return cues
+
+    def _end_pause(self, at: float) -> None:
+        if self._paused_since is not None:
+            self._paused_total += at - self._paused_since
+            self._paused_since = None
+
+    def _resume(self, event: Event) -> Tuple[Cue, ...]:
+        self._end_pause(event.at)
+        self.state = self._running_state(self.elapsed_s(event.at))
+        return self._tick(event)
+
+    def _move_to(self, event: Event, target: float) -> Tuple[Cue, ...]:
+        self._offset += target - self.elapsed_s(event.at)
+        self._last_sample = target
+        self._include_sample_start = True
+        if self.state is State.PAUSED:
+            if target < self.timeline.total_s:
+                return ()
+            self._end_pause(event.at)  # skipping past the last step finishes the session
+            self.state = State.ACTIVE
+        return self._tick(event)
+
+    def _skip(self, event: Event) -> Tuple[Cue, ...]:
+        elapsed = self.elapsed_s(event.at)
+        segment = self.timeline.position_at(elapsed).segment
+        assert segment is not None
+        step = segment.step_index
+        if segment.kind in ("lead_in", "rest"):
+            return self._move_to(event, self.timeline.first_work_start(step))
+        self._skipped.add(step)
+        starts = self.timeline.step_starts
+        target = starts[step + 1] if step + 1 < len(starts) else self.timeline.total_s
+        return self._move_to(event, target)
+
+    def _back(self, event: Event) -> Tuple[Cue, ...]:
+        elapsed = self.elapsed_s(event.at)
+        step = self.timeline.position_at(elapsed).segment.step_index  # type: ignore[union-attr]
+        starts = self.timeline.step_starts
+        if elapsed - starts[step] < BACK_GRACE_S and step > 0:
+            step -= 1
+        self._skipped.discard(step)
+        return self._move_to(event, starts[step])
+
+    def _stop(self, event: Event) -> Tuple[Cue, ...]:
+        self._end_pause(event.at)
+        self.ended_at = event.at
+        self.state = State.STOPPED
+        return ()
+
+    def _ignore(self, event: Event) -> Tuple[Cue, ...]:
+        return ()
+
+
+def _table() -> Dict[Tuple[State, Type[Event]], Handler]:
+    table: Dict[Tuple[State, Type[Event]], Handler] = {(State.IDLE, Start): Session._start}
+    for state in RUNNING:
+        table[(state, Tick)] = Session._tick
+        table[(state, Pause)] = Session._pause
+    table[(State.PAUSED, Resume)] = Session._resume
+    for state in MOVABLE:
+        table[(state, Skip)] = Session._skip
+        table[(state, Back)] = Session._back
+        table[(state, Stop)] = Session._stop
+    for state in (State.PAUSED, State.DONE, State.STOPPED, State.IDLE):
+        table[(state, Tick)] = Session._ignore
+    return table
+
+
+TRANSITIONS: Dict[Tuple[State, Type[Event]], Handler] = _table()
+"""(state, event) -> handler. A pair that is not here is an illegal transition."""
+
+
+def legal_events(state: State) -> List[str]:
+    return sorted(event.__name__ for (from_state, event) in TRANSITIONS if from_state is state)

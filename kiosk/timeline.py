@@ -1,0 +1,291 @@
+"""A routine laid out in time: contiguous segments and the cues said in them.
+
+Pure and deterministic. The session asks `position_at(elapsed)` and
+`cues_between(last_sample, now)`; it never adds up frame times, so a late frame
+neither loses nor repeats a cue.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Optional, Tuple
+
+from .model import Cue, Routine, Segment, Step
+
+WORDS_PER_MINUTE = 160
+"""A deliberately slow speaking rate, so an estimate errs towards more room."""
+
+COUNT_FROM = 3
+
+# Lower number = more important. When two cues would be spoken over each other, the
+# less important one is left out of the timeline, so an announcement is never drowned.
+PRIORITY = {
+    "announce": 0, "switch": 1, "done": 1, "rest": 2, "start": 3,
+    "halfway": 4, "reminder": 4, "rep": 5, "count": 5,
+}
+
+SEGMENT_KINDS = ("lead_in", "work", "switch", "set_rest", "rest")
+
+
+def speech_seconds(text: str, words_per_minute: float = WORDS_PER_MINUTE) -> float:
+    """A rough length of a spoken phrase: words at the rate, plus a short pause."""
+    words = max(1, len(text.split()))
+    return words * 60.0 / words_per_minute + 0.3
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a session is at some elapsed time."""
+
+    elapsed_s: float
+    total_s: float
+    segment: Optional[Segment]
+    seconds_into_segment: float
+    seconds_left_in_segment: float
+
+    @property
+    def done(self) -> bool:
+        return self.elapsed_s >= self.total_s
+
+    @property
+    def fraction_done(self) -> float:
+        return 1.0 if self.total_s <= 0 else min(1.0, self.elapsed_s / self.total_s)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    routine: Routine
+    segments: Tuple[Segment, ...]
+    cues: Tuple[Cue, ...]
+    _starts: List[float] = field(init=False, repr=False, compare=False)
+    _cue_times: List[float] = field(init=False, repr=False, compare=False)
+
+    @property
+    def total_s(self) -> float:
+        return self.segments[-1].end_s if self.segments else 0.0
+
+    @property
+    def step_starts(self) -> Tuple[float, ...]:
+        """Start of each step: its lead-in or rest, where its announcement is said."""
+        starts: Dict[int, float] = {}
+        for segment in self.segments:
+            starts.setdefault(segment.step_index, segment.start_s)
+        return tuple(starts[index] for index in sorted(starts))
+
+    def first_work_start(self, step_index: int) -> float:
+        return next(s.start_s for s in self.segments if s.step_index == step_index and s.kind == "work")
+
+    def last_work_end(self, step_index: int) -> float:
+        return max(s.end_s for s in self.segments if s.step_index == step_index and s.kind == "work")
+
+    def position_at(self, elapsed_s: float) -> Position:
+        total = self.total_s
+        elapsed = min(max(0.0, elapsed_s), total)
+        if elapsed >= total or not self.segments:
+            last = self.segments[-1] if self.segments else None
+            return Position(total, total, last, last.duration_s if last else 0.0, 0.0)
+        index = bisect.bisect_right(self._starts, elapsed) - 1
+        segment = self.segments[max(0, index)]
+        return Position(elapsed, total, segment, elapsed - segment.start_s, segment.end_s - elapsed)
+
+    def cues_between(self, after_s: Optional[float], until_s: float, *, include_start: bool = False) -> Tuple[Cue, ...]:
+        """Cues with after_s < at_s <= until_s (at_s >= after_s with include_start).
+
+        `after_s=None` means from the very beginning. Sampling any increasing series
+        of times hands out every cue exactly once.
+        """
+        if after_s is None:
+            low = 0
+        elif include_start:
+            low = bisect.bisect_left(self._cue_times, after_s)
+        else:
+            low = bisect.bisect_right(self._cue_times, after_s)
+        high = bisect.bisect_right(self._cue_times, until_s)
+        return self.cues[low:high] if high > low else ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", [s.start_s for s in self.segments])
+        object.__setattr__(self, "_cue_times", [c.at_s for c in self.cues])
+
+    def to_json(self) -> Dict[str, Any]:
+        return {
+            "routine": self.routine.id,
+            "name": self.routine.name,
+            "total_s": _round(self.total_s),
+            "segments": [
+                {
+                    "kind": s.kind,
+                    "exercise": s.exercise.id,
+                    "name": s.exercise.name,
+                    "step": s.step_index + 1,
+                    "side": s.side,
+                    "set": s.set_number,
+                    "sets": s.set_count,
+                    "start_s": _round(s.start_s),
+                    "end_s": _round(s.end_s),
+                    "cues": [{"at_s": _round(c.at_s), "kind": c.kind, "text": c.text} for c in s.cues],
+                }
+                for s in self.segments
+            ],
+        }
+
+
+def _round(value: float) -> float:
+    rounded = round(value, 3)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def _side_hint(step: Step) -> str:
+    exercise = step.exercise
+    if step.sides == "both":
+        return f" Right {exercise.limb} first."
+    if step.sides in ("left", "right"):
+        return f" {step.sides.capitalize()} {exercise.limb}."
+    return ""
+
+
+def _announcement(step: Step, first: bool) -> str:
+    exercise = step.exercise
+    opening = f"Get ready. First: {exercise.name}." if first else f"Rest. Next up: {exercise.name}."
+    return f"{opening} {exercise.instructions.strip()}{_side_hint(step)}"
+
+
+def _countdown(end_s: float) -> List[Cue]:
+    return [Cue(end_s - n, "count", str(n)) for n in range(COUNT_FROM, 0, -1)]
+
+
+class _Builder:
+    """Lays segments end to end and collects candidate cues for each."""
+
+    def __init__(self, routine: Routine) -> None:
+        self.routine = routine
+        self.cursor = 0.0
+        self.segments: List[Segment] = []
+        self.candidates: List[Cue] = []
+
+    def add(self, kind: str, length: float, step_index: int, step: Step, side: Optional[str],
+            set_number: int, cues: List[Cue]) -> None:
+        if length <= 0:
+            return
+        start = self.cursor
+        self.cursor = start + length
+        self.segments.append(Segment(
+            index=len(self.segments), kind=kind, start_s=start, end_s=self.cursor,
+            step_index=step_index, exercise=step.exercise, side=side,
+            set_number=set_number, set_count=step.sets,
+        ))
+        self.candidates.extend(replace(c, at_s=start + c.at_s) for c in cues)
+
+    def build(self) -> Timeline:
+        routine = self.routine
+        for index, step in enumerate(routine.steps):
+            self.add_step(index, step)
+        self.candidates.append(Cue(self.cursor, "done", f"Well done. You finished {routine.name}."))
+        cues = _resolve_overlaps(self.candidates, self.cursor)
+        segments = [replace(s, cues=tuple(c for c in cues if _cue_in_segment(c, s, self.cursor)))
+                    for s in self.segments]
+        return Timeline(routine, tuple(segments), tuple(cues))
+
+    def add_step(self, index: int, step: Step) -> None:
+        prep = self.routine.lead_in_s if index == 0 else self.routine.rest_between_s
+        first_side = step.side_order[0]
+        announce = Cue(0.0, "announce", _announcement(step, index == 0))
+        announced = prep > 0
+        self.add("lead_in" if index == 0 else "rest", prep, index, step, first_side, 1,
+                 [announce] + _countdown(prep))
+        has_switch_gap = step.exercise.switch_s > 0
+        for side_number, side in enumerate(step.side_order):
+            switch = Cue(0.0, "switch", f"Switch to your {side} {step.exercise.limb}.")
+            if side_number > 0 and has_switch_gap:
+                self.add("switch", step.exercise.switch_s, index, step, side, 1,
+                         [switch] + _countdown(step.exercise.switch_s))
+            for set_number in range(1, step.sets + 1):
+                if set_number > 1:
+                    rest = Cue(0.0, "rest", f"Rest. Set {set_number} of {step.sets} next.")
+                    self.add("set_rest", step.rest_s, index, step, side, set_number,
+                             [rest] + _countdown(step.rest_s))
+                opening: List[Cue] = []
+                if not announced:
+                    text = f"{step.exercise.name}. {step.exercise.instructions.strip()}{_side_hint(step)}"
+                    opening.append(replace(announce, text=text))
+                    announced = True
+                if side_number > 0 and set_number == 1 and not has_switch_gap:
+                    opening.append(switch)
+                self.add("work", step.work_s, index, step, side, set_number,
+                         opening + self.work_cues(step))
+
+    def work_cues(self, step: Step) -> List[Cue]:
+        work_s = step.work_s
+        cues: List[Cue] = []
+        cues.append(Cue(0.0, "start", "Begin."))
+        if step.reps is not None and step.seconds_per_rep is not None:
+            # "Begin" opens rep 1; each later rep is paced by its number.
+            cues.extend(Cue(rep * step.seconds_per_rep, "rep", str(rep + 1)) for rep in range(1, step.reps))
+        else:
+            cues.extend(_countdown(work_s))
+        for reminder in step.exercise.cues:
+            at = reminder.offset_s(work_s)
+            if 0 < at < work_s:
+                kind = "halfway" if reminder.at_fraction == 0.5 else "reminder"
+                cues.append(Cue(at, kind, reminder.text))
+        return cues
+
+
+def _cue_in_segment(cue: Cue, segment: Segment, total_s: float) -> bool:
+    if segment.start_s <= cue.at_s < segment.end_s:
+        return True
+    return cue.at_s >= total_s and segment.end_s >= total_s
+
+
+def _resolve_overlaps(candidates: List[Cue], total_s: float) -> List[Cue]:
+    """Keep the most important cues; drop any that would be spoken over a kept one."""
+    kept: List[Cue] = []
+    spans: List[Tuple[float, float]] = []
+    ordered = sorted(enumerate(candidates), key=lambda item: (PRIORITY[item[1].kind], item[1].at_s, item[0]))
+    for _, cue in ordered:
+        if cue.at_s < 0 or cue.at_s > total_s:
+            continue
+        span = (cue.at_s, cue.at_s + speech_seconds(cue.text))
+        if any(span[0] < other_end and other_start < span[1] for other_start, other_end in spans):
+            continue
+        spans.append(span)
+        kept.append(cue)
+    kept.sort(key=lambda c: c.at_s)
+    with_room = []
+    for position, cue in enumerate(kept):
+        following = kept[position + 1].at_s if position + 1 < len(kept) else math.inf
+        with_room.append(replace(cue, room_s=following - cue.at_s))
+    return with_room
+
+
+def build_timeline(routine: Routine) -> Timeline:
+    if not routine.steps:
+        raise ValueError(f"routine {routine.id!r} has no steps")
+    return _Builder(routine).build()
+
+
+
+@dataclass(frozen=True)
+class CrowdedCue:
+    """A cue that must be heard before work starts, but has too little time for it."""
+
+    step_index: int
+    cue: Cue
+    needed_s: float
+    available_s: float
+
+
+def crowded_cues(timeline: Timeline, words_per_minute: float = WORDS_PER_MINUTE) -> Tuple[CrowdedCue, ...]:
+    """Announcements and side switches whose estimated speech runs into the work they introduce."""
+    found: List[CrowdedCue] = []
+    for segment in timeline.segments:
+        for cue in segment.cues:
+            if cue.kind not in ("announce", "switch"):
+                continue
+            needed = speech_seconds(cue.text, words_per_minute)
+            available = segment.end_s - cue.at_s if segment.kind != "work" else 0.0
+            if needed > available:
+                found.append(CrowdedCue(segment.step_index, cue, needed, available))
+    return tuple(found)

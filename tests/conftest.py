@@ -1,0 +1,28 @@
+"""Shared fixtures: an isolated home for every test, and the shipped library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk import paths
+from kiosk.catalog import Library, load_library
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the real user's data or settings."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("KIOSK_DATA_DIR", raising=False)
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def shipped_library() -> Library:
+    return load_library([paths.shipped_exercises_dir()], paths.shipped_media_dir())

@@ -1,0 +1,49 @@
+"""Small builders for library records, so tests say only what matters to them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional, Sequence
+
+from kiosk.model import Exercise, Routine, SessionRecord, Step
+
+
+def make_exercise(id: str = "toe-spreads", **overrides: Any) -> Exercise:
+    fields: dict[str, Any] = dict(
+        id=id, name=id.replace("-", " ").capitalize(), instructions="Do the thing slowly.",
+        caption="Slowly", duration_s=30.0,
+    )
+    fields.update(overrides)
+    return Exercise(**fields)
+
+
+def make_step(exercise: Optional[Exercise] = None, **overrides: Any) -> Step:
+    exercise = exercise or make_exercise()
+    fields: dict[str, Any] = dict(
+        exercise=exercise, duration_s=exercise.duration_s, reps=exercise.reps,
+        seconds_per_rep=exercise.seconds_per_rep, sets=exercise.sets, rest_s=exercise.rest_s,
+        sides=exercise.sides,
+    )
+    fields.update(overrides)
+    return Step(**fields)
+
+
+def make_routine(steps: Sequence[Step] = (), id: str = "routine", **overrides: Any) -> Routine:
+    fields: dict[str, Any] = dict(
+        id=id, name=id.capitalize(), description="", steps=tuple(steps) or (make_step(),),
+        lead_in_s=10.0, rest_between_s=15.0, default=True,
+    )
+    fields.update(overrides)
+    return Routine(**fields)
+
+
+def make_record(day: dt.date, completed: bool = True, routine: str = "daily-reset",
+                pain: Optional[int] = None, **overrides: Any) -> SessionRecord:
+    started = dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.timezone.utc)
+    fields: dict[str, Any] = dict(
+        routine=routine, started=started, ended=started + dt.timedelta(minutes=5),
+        planned_s=300.0, active_s=300.0 if completed else 120.0, completed=completed,
+        source="kiosk", pain=pain,
+    )
+    fields.update(overrides)
+    return SessionRecord.create(**fields)
