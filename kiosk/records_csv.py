@@ -1,0 +1,181 @@
+"""Session records as CSV, so people can keep, edit and back-fill their log in a spreadsheet.
+
+Pure: streams in, records out. Open files with `newline=""` as the csv module asks.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO
+
+from kiosk.model import SessionRecord
+
+CSV_FIELDS = SessionRecord.FIELDS
+"""Column order of an export; an import needs every one of them, in any order."""
+
+_REQUIRED_TEXT = ("id", "routine")
+_OFFSET = re.compile(r"[+-]\d{2}:\d{2}\Z")
+
+
+class CsvImportError(ValueError):
+    """The first thing wrong with an import file, as `source:line: problem`."""
+
+    def __init__(self, source_name: str, line: int, problem: str) -> None:
+        super().__init__(f"{source_name}:{line}: {problem}")
+        self.source_name = source_name
+        self.line = line
+        self.problem = problem
+
+
+def export_csv(records: Iterable[SessionRecord], stream: TextIO) -> None:
+    """Write a header row and one row per record.
+
+    Only the known fields are written: fields a newer version kept in `extra` are not.
+    """
+    writer = csv.writer(stream)
+    writer.writerow(CSV_FIELDS)
+    for record in records:
+        writer.writerow([_cell(getattr(record, name)) for name in CSV_FIELDS])
+
+
+def import_csv(stream: TextIO, source_name: str) -> List[SessionRecord]:
+    """Read records written by `export_csv` (or by hand); raise CsvImportError on the first bad row."""
+    reader = csv.reader(stream, strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise CsvImportError(source_name, 1, "the file is empty; expected a header row")
+        columns = _check_header(header, source_name)
+        records = []
+        row_start = reader.line_num + 1
+        for row in reader:
+            if row:
+                records.append(_parse_row(row, columns, source_name, row_start))
+            row_start = reader.line_num + 1
+    except csv.Error as error:
+        raise CsvImportError(source_name, reader.line_num, f"not readable as CSV ({error})") from None
+    return records
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _check_header(header: List[str], source_name: str) -> Dict[str, int]:
+    columns = {name.strip(): index for index, name in enumerate(header)}
+    missing = [name for name in CSV_FIELDS if name not in columns]
+    if missing:
+        raise CsvImportError(source_name, 1, f"the header lacks column {', '.join(missing)}")
+    unknown = [name for name in columns if name not in CSV_FIELDS]
+    if unknown:
+        raise CsvImportError(source_name, 1, f"the header has unknown column {', '.join(map(repr, unknown))}")
+    if len(columns) != len(header):
+        raise CsvImportError(source_name, 1, "the header names a column twice")
+    return columns
+
+
+def _parse_row(row: List[str], columns: Dict[str, int], source_name: str,
+               line: int) -> SessionRecord:
+    if len(row) != len(columns):
+        raise CsvImportError(source_name, line,
+                             f"expected {len(columns)} fields, found {len(row)}")
+    data: Dict[str, Any] = {}
+    for name in CSV_FIELDS:
+        cell = row[columns[name]]
+        try:
+            data[name] = _PARSERS.get(name, _text)(cell)
+        except ValueError as error:
+            raise CsvImportError(source_name, line, f"column {name}: {error}") from None
+    for name in _REQUIRED_TEXT:
+        if not data[name]:
+            raise CsvImportError(source_name, line, f"column {name}: must not be empty")
+    try:
+        return SessionRecord.from_dict(data)
+    except ValueError as error:
+        raise CsvImportError(source_name, line, str(error)) from None
+
+
+def _text(cell: str) -> str:
+    return cell
+
+
+def _timestamp(cell: str) -> str:
+    """Check a UTC time; 'Z' is accepted even where fromisoformat (before 3.11) rejects it."""
+    try:
+        dt.datetime.fromisoformat(cell[:-1] + "+00:00" if cell.endswith("Z") else cell)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a date and time like 2026-01-31T07:30:00Z") from None
+    return cell
+
+
+def _date(cell: str) -> str:
+    try:
+        dt.date.fromisoformat(cell)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a date like 2026-01-31") from None
+    return cell
+
+
+def _utc_offset(cell: str) -> str:
+    if not _OFFSET.match(cell):
+        raise ValueError(f"{cell!r} is not a UTC offset like +01:00")
+    return cell
+
+
+def _seconds(cell: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{cell!r} is not a number of seconds >= 0")
+    return value
+
+
+def _count(cell: str) -> int:
+    try:
+        value = int(cell)
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a whole number") from None
+    if value < 0:
+        raise ValueError(f"{cell!r} is below 0")
+    return value
+
+
+def _flag(cell: str) -> bool:
+    lowered = cell.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(f"{cell!r} is not true or false")
+    return lowered == "true"
+
+
+def _pain(cell: str) -> Optional[int]:
+    if not cell.strip():
+        return None
+    value = _count(cell)
+    if value > 10:
+        raise ValueError(f"{cell!r} is not a pain score from 0 to 10")
+    return value
+
+
+_PARSERS: Dict[str, Callable[[str], Any]] = {
+    "started_utc": _timestamp,
+    "ended_utc": _timestamp,
+    "local_date": _date,
+    "utc_offset": _utc_offset,
+    "planned_s": _seconds,
+    "active_s": _seconds,
+    "completed": _flag,
+    "steps_done": _count,
+    "steps_skipped": _count,
+    "pain": _pain,
+}
