@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk.config import SETTING_FIELDS, Settings, load_settings, save_settings
+from dataclasses import fields
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_missing_or_empty_file_gives_defaults(tmp_path: Path) -> None:
+    assert load_settings(tmp_path / "absent.yaml") == (Settings(), ())
+    assert load_settings(write(tmp_path / "c.yaml", "# nothing yet\n")) == (Settings(), ())
+
+
+def test_every_setting_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml",
+                 "weekly_goal: 3\nweek_start: sunday\ndefault_routine: desk-break\n"
+                 "exercises_dirs:\n  - mine\n  - /abs/other\n")
+    settings, problems = load_settings(path)
+    assert problems == ()
+    assert settings.weekly_goal == 3
+    assert settings.week_start == "sunday" and settings.week_start_index == 6
+    assert settings.default_routine == "desk-break"
+    assert settings.exercises_dirs == (str(tmp_path / "mine"), "/abs/other")
+
+
+def test_bad_values_are_reported_with_line_and_the_rest_still_apply(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "weekly_goal: nine\nweek_start: Mondey\nweekly_gaol: 4\ndefault_routine: desk-break\n")
+    settings, problems = load_settings(path)
+    messages = [str(p) for p in problems]
+    assert messages[0].startswith(f"{path}:1:14: warning: 'weekly_goal'")
+    assert any(m.startswith(f"{path}:2:13:") and "did you mean 'monday'" in m for m in messages)
+    assert any(m.startswith(f"{path}:3:1:") and "did you mean 'weekly_goal'" in m for m in messages)
+    assert all(p.severity == "warning" for p in problems)
+    assert settings.weekly_goal == 5 and settings.week_start == "monday"
+    assert settings.default_routine == "desk-break"
+
+
+def test_out_of_range_goal_keeps_default(tmp_path: Path) -> None:
+    settings, problems = load_settings(write(tmp_path / "c.yaml", "weekly_goal: 8\n"))
+    assert settings.weekly_goal == 5
+    assert str(problems[0]).startswith(f"{tmp_path / 'c.yaml'}:1:14:")
+
+
+def test_broken_yaml_gives_defaults_and_says_where(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "weekly_goal: 3\nweek_start: [monday\n")
+    settings, problems = load_settings(path)
+    assert settings == Settings()
+    assert len(problems) == 1 and str(problems[0]).startswith(f"{path}:3:1: ")
+    assert "using the default settings" in problems[0].message
+
+
+def test_a_list_instead_of_a_mapping_is_reported(tmp_path: Path) -> None:
+    settings, problems = load_settings(write(tmp_path / "c.yaml", "- weekly_goal\n"))
+    assert settings == Settings() and str(problems[0]).startswith(f"{tmp_path / 'c.yaml'}:1:1:")
+
+
+def test_save_then_load_round_trips_and_writes_only_changes(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "config.yaml"
+    chosen = Settings(weekly_goal=4, week_start="sunday", exercises_dirs=("/data/mine",))
+    save_settings(path, chosen)
+    assert load_settings(path) == (chosen, ())
+    text = path.read_text()
+    assert "default_routine" not in text and "weekly_goal: 4" in text
+    assert [p.name for p in path.parent.iterdir()] == ["config.yaml"]
+
+
+def test_the_field_table_covers_every_setting() -> None:
+    assert [spec.name for spec in SETTING_FIELDS] == [f.name for f in fields(Settings)]

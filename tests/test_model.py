@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kiosk.model import SessionRecord
+
+from factories import make_record
+
+
+def test_create_keeps_the_local_day_and_offset() -> None:
+    tz = dt.timezone(dt.timedelta(hours=-5, minutes=-30))
+    started = dt.datetime(2026, 3, 1, 23, 50, tzinfo=tz)  # already 2 March in UTC
+    record = SessionRecord.create(routine="r", started=started, ended=started + dt.timedelta(minutes=5),
+                                  planned_s=300, active_s=299.4444, completed=True, source="kiosk")
+    assert record.local_date == "2026-03-01"
+    assert record.utc_offset == "-05:30"
+    assert record.started_utc == "2026-03-02T05:20:00Z"
+    assert record.active_s == 299.444
+    assert len(record.id) == 32
+
+
+def test_create_refuses_naive_times() -> None:
+    with pytest.raises(ValueError, match="UTC offset"):
+        SessionRecord.create(routine="r", started=dt.datetime(2026, 1, 1), ended=dt.datetime(2026, 1, 1),
+                             planned_s=1, active_s=1, completed=True, source="cli")
+
+
+def test_round_trip_keeps_fields_of_newer_versions() -> None:
+    data = make_record(dt.date(2026, 1, 2), pain=3).to_dict()
+    data["boot_id"] = "abc"
+    record = SessionRecord.from_dict(data)
+    assert record.extra == {"boot_id": "abc"}
+    assert record.to_dict() == data
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"local_date": "2026-13-01"}, "local_date"),
+    ({"completed": "yes"}, "completed"),
+    ({"pain": 11}, "pain"),
+    ({"pain": True}, "pain"),
+    ({"active_s": -1}, "active_s"),
+    ({"steps_done": 1.5}, "steps_done"),
+    ({"source": "web"}, "source"),
+    ({"routine": 7}, "routine"),
+])
+def test_from_dict_names_the_bad_field(change: dict, message: str) -> None:
+    data = make_record(dt.date(2026, 1, 2)).to_dict()
+    data.update(change)
+    with pytest.raises(ValueError, match=message):
+        SessionRecord.from_dict(data)
+
+
+def test_from_dict_names_missing_fields() -> None:
+    with pytest.raises(ValueError, match="lacks id, routine"):
+        SessionRecord.from_dict({"started_utc": "x", "local_date": "2026-01-01", "completed": True})
+    with pytest.raises(ValueError, match="object"):
+        SessionRecord.from_dict(["not", "a", "record"])  # type: ignore[arg-type]
