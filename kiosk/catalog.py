@@ -482,11 +482,13 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
     """Load the layers in order; an id in a later layer overrides the same id in an earlier one.
 
     A layer is a folder or file (or a list of them). Within a layer an id may appear
-    once; the shipped library is the first layer and the user's folders follow.
+    once; the shipped library is the first layer and the user's folders follow. A
+    routine whose override cannot be built falls back to the earlier layer's version.
     """
     problems: List[Problem] = []
     exercises: Dict[str, _RawExercise] = {}
     routines: Dict[str, _RawRoutine] = {}
+    overridden: Dict[str, List[_RawRoutine]] = {}
     broken_exercises: Dict[str, str] = {}
     files: List[Path] = []
     for layer in layers:
@@ -506,17 +508,25 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
         if any(raw.values.get("default") for raw in layer_routines.values()):
             for earlier in routines.values():
                 earlier.values["default"] = False
+        for key in layer_routines.keys() & routines.keys():
+            overridden.setdefault(key, []).append(routines[key])
+            if "default" not in layer_routines[key].node.entries:
+                # Tweaking the one-tap routine should not stop it being the one-tap routine.
+                layer_routines[key].values["default"] = routines[key].values.get("default", False)
         routines.update(layer_routines)
 
     built_exercises = {key: _resolve_image(raw) for key, raw in exercises.items()}
     built_routines: Dict[str, Routine] = {}
+    built_from: Dict[str, _RawRoutine] = {}
     for key, raw in routines.items():
-        routine = _build_routine(raw, built_exercises, broken_exercises)
-        if routine is not None:
-            built_routines[key] = routine
+        for candidate in [raw] + overridden.get(key, [])[::-1]:
+            routine = _build_routine(candidate, built_exercises, broken_exercises)
+            if routine is not None:
+                built_routines[key], built_from[key] = routine, candidate
+                break
     _check_default(routines, built_routines, problems)
     for key, routine in built_routines.items():
-        _check_room(routines[key], routine)
+        _check_room(built_from[key], routine)
     return Library(built_exercises, built_routines, tuple(sorted(set(problems), key=_problem_order)), tuple(files))
 
 

@@ -103,7 +103,7 @@ class Cue:
     kind: str
     text: str
     room_s: float = 0.0
-    """Seconds until the next cue (or the end of the session): the voice's budget."""
+    """Seconds until the next cue (infinite for the last one): the voice's budget."""
 
 
 @dataclass(frozen=True)

@@ -171,8 +171,10 @@ class Session:
         self._include_sample_start = False
         self._furthest = max(self._furthest, elapsed)
         if elapsed >= self.timeline.total_s:
+            # It ended when the timeline ran out, not when a (late) sample noticed.
+            overshoot = max(0.0, self.active_s(event.at) + self._offset - self.timeline.total_s)
             self.state = State.DONE
-            self.ended_at = event.at
+            self.ended_at = event.at - overshoot
         else:
             self.state = self._running_state(elapsed)
         return cues

@@ -152,8 +152,9 @@ def _announcement(step: Step, first: bool) -> str:
     return f"{opening} {exercise.instructions.strip()}{_side_hint(step)}"
 
 
-def _countdown(end_s: float) -> List[Cue]:
-    return [Cue(end_s - n, "count", str(n)) for n in range(COUNT_FROM, 0, -1)]
+def _countdown(length_s: float) -> List[Cue]:
+    """3, 2, 1 before the end of a segment of this length (only what fits inside it)."""
+    return [Cue(length_s - n, "count", str(n)) for n in range(COUNT_FROM, 0, -1) if length_s - n > 0]
 
 
 class _Builder:

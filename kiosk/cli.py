@@ -1,0 +1,384 @@
+"""The `kiosk` command: the admin's door over SSH, and the launcher of the app.
+
+The admin commands (validate, list, plan, log, stats, schema) never import Kivy, so
+they answer quickly on a Pi. A user error is one line on stderr and exit status 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Sequence, TextIO
+
+from . import __version__, paths
+from .catalog import Library, json_schema, load_library
+from .config import Settings, load_settings
+from .model import SessionRecord
+from .timeline import build_timeline
+
+
+class UserError(Exception):
+    """A mistake in what was asked: said in one line, exit status 2."""
+
+
+@dataclass
+class Context:
+    """What every command needs, resolved once from the options and the environment."""
+
+    args: argparse.Namespace
+    out: TextIO
+    err: TextIO
+    now: Callable[[], dt.datetime]
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def data_dir(self) -> Path:
+        return paths.data_dir(self.args.data_dir)
+
+    def warn(self, message: str) -> None:
+        print(message, file=self.err)
+
+    def library_layers(self, extra: Optional[Sequence[Path]] = None) -> List[Any]:
+        user = [Path(d) for d in self.settings.exercises_dirs]
+        user += [Path(d) for d in (self.args.exercises or [])]
+        layers: List[Any] = [paths.shipped_exercises_dir()]
+        if extra is not None:
+            layers.append(list(extra))
+        else:
+            layers.extend(user)
+        return layers
+
+    def library(self, quiet: bool = False) -> Library:
+        library = load_library(self.library_layers(), paths.shipped_media_dir())
+        if not quiet:
+            for problem in library.problems:
+                self.warn(str(problem))
+        return library
+
+    def routine(self, library: Library, routine_id: Optional[str]) -> Any:
+        if routine_id:
+            if routine_id not in library.routines:
+                known = ", ".join(sorted(library.routines)) or "none"
+                raise UserError(f"no routine {routine_id!r} (known: {known})")
+            return library.routines[routine_id]
+        routine = library.default_routine(self.settings.default_routine or None)
+        if routine is None:
+            raise UserError("the library has no routine that loads; run `kiosk validate`")
+        return routine
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+
+def _local_now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+# --------------------------------------------------------------------------- commands
+
+def cmd_validate(ctx: Context) -> int:
+    targets = [Path(p) for p in ctx.args.paths]
+    for target in targets:
+        if not target.exists():
+            raise UserError(f"{target}: no such file or folder")
+    library = load_library(ctx.library_layers(targets if targets else None), paths.shipped_media_dir())
+    for problem in library.problems:
+        print(problem, file=ctx.out)
+    errors, warnings = len(library.errors), len(library.warnings)
+    summary = (f"{_count(len(library.files), 'file')}, {_count(len(library.exercises), 'exercise')}, "
+               f"{_count(len(library.routines), 'routine')}")
+    if errors:
+        print(f"{_count(errors, 'error')}, {_count(warnings, 'warning')} in {summary}", file=ctx.out)
+        return 1
+    extra = f" ({_count(warnings, 'warning')})" if warnings else ""
+    print(f"OK: {summary}{extra}", file=ctx.out)
+    return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def cmd_list(ctx: Context) -> int:
+    library = ctx.library()
+    default = library.default_routine(ctx.settings.default_routine or None)
+    exercises = [{
+        "id": e.id, "name": e.name, "image": e.image, "tags": list(e.tags), "sides": e.sides,
+        "caption": e.caption, "duration_s": e.duration_s, "reps": e.reps,
+        "seconds_per_rep": e.seconds_per_rep, "sets": e.sets, "safety": e.safety,
+    } for e in library.exercises.values()]
+    routines = [{
+        "id": r.id, "name": r.name, "description": r.description,
+        "total_s": build_timeline(r).to_json()["total_s"], "steps": len(r.steps),
+        "default": default is not None and r.id == default.id,
+    } for r in library.routines.values()]
+    if ctx.args.json:
+        json.dump({"exercises": exercises, "routines": routines}, ctx.out, indent=2)
+        print(file=ctx.out)
+        return 0
+    print("Routines", file=ctx.out)
+    for routine in routines:
+        mark = "*" if routine["default"] else " "
+        print(f" {mark} {routine['id']:<24} {_clock(routine['total_s']):>6}  {routine['name']}", file=ctx.out)
+    print("\nExercises", file=ctx.out)
+    for exercise in exercises:
+        print(f"   {exercise['id']:<24} {exercise['name']}  [{', '.join(exercise['tags'])}]", file=ctx.out)
+    print("\n* the one-tap routine on the Start button", file=ctx.out)
+    return 0
+
+
+def _clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+def cmd_plan(ctx: Context) -> int:
+    library = ctx.library()
+    routine = ctx.routine(library, ctx.args.routine)
+    timeline = build_timeline(routine)
+    if ctx.args.json:
+        json.dump(timeline.to_json(), ctx.out, indent=2)
+        print(file=ctx.out)
+        return 0
+    print(f"{routine.name} ({routine.id}): {_clock(timeline.total_s)}", file=ctx.out)
+    for segment in timeline.segments:
+        side = f" {segment.side}" if segment.side and segment.kind in ("work", "switch") else ""
+        sets = f" set {segment.set_number}/{segment.set_count}" if segment.set_count > 1 else ""
+        print(f"[{_clock(segment.start_s)}-{_clock(segment.end_s)}] {segment.kind:<8} "
+              f"{segment.exercise.name}{side}{sets}", file=ctx.out)
+        for cue in segment.cues:
+            print(f"    [{_clock(cue.at_s)}] {cue.text}", file=ctx.out)
+    return 0
+
+
+def _parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} must be a date like 2026-11-26, not {text!r}") from None
+
+
+def _open_log(ctx: Context) -> Any:
+    from .store import SessionLog  # TinyDB only for the commands that need the log
+
+    try:
+        log = SessionLog.open(ctx.data_dir)
+    except OSError as error:
+        raise UserError(f"cannot open the session log in {ctx.data_dir}: {error.strerror or error}") from None
+    for notice in log.notices:
+        ctx.warn(f"kiosk: {notice}")
+    return log
+
+
+def cmd_log_add(ctx: Context) -> int:
+    library = ctx.library(quiet=True)
+    routine = ctx.routine(library, ctx.args.routine)
+    now = ctx.now()
+    if ctx.args.date:
+        day = _parse_date(ctx.args.date, "--date")
+        if day > now.date():
+            raise UserError(f"--date {day} is in the future")
+        started = dt.datetime.combine(day, dt.time(12, 0)).astimezone() if day != now.date() else now
+    else:
+        started = now
+    total = build_timeline(routine).total_s
+    record = SessionRecord.create(
+        routine=routine.id, started=started, ended=started + dt.timedelta(seconds=total),
+        planned_s=total, active_s=total, completed=True, source="backfill",
+        steps_done=len(routine.steps),
+    )
+    with _open_log(ctx) as log:
+        log.append(record)
+    print(f"Recorded {routine.name} on {record.local_date}.", file=ctx.out)
+    return 0
+
+
+def cmd_log_list(ctx: Context) -> int:
+    with _open_log(ctx) as log:
+        records = log.records()
+    if ctx.args.json:
+        json.dump([r.to_dict() for r in records], ctx.out, indent=2)
+        print(file=ctx.out)
+        return 0
+    if not records:
+        print("No sessions yet.", file=ctx.out)
+        return 0
+    for r in records:
+        state = "done" if r.completed else "stopped"
+        pain = f"  pain {r.pain}" if r.pain is not None else ""
+        print(f"{r.local_date}  {r.routine:<24} {state:<8} {_clock(r.active_s):>6}  {r.source}{pain}", file=ctx.out)
+    print(f"{len(records)} sessions", file=ctx.out)
+    return 0
+
+
+def cmd_log_export(ctx: Context) -> int:
+    from .records_csv import export_csv
+
+    with _open_log(ctx) as log:
+        records = log.records()
+    if ctx.args.output:
+        target = Path(ctx.args.output)
+        try:
+            with open(target, "w", newline="", encoding="utf-8") as stream:
+                export_csv(records, stream)
+        except OSError as error:
+            raise UserError(f"cannot write {target}: {error.strerror or error}") from None
+        print(f"Exported {len(records)} sessions to {target}.", file=ctx.err)
+    else:
+        export_csv(records, ctx.out)
+    return 0
+
+
+def cmd_log_import(ctx: Context) -> int:
+    from .records_csv import CsvImportError, import_csv
+
+    source = Path(ctx.args.file)
+    try:
+        with open(source, newline="", encoding="utf-8") as stream:
+            records = import_csv(stream, str(source))
+    except OSError as error:
+        raise UserError(f"cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{source}: the file is not UTF-8 text") from None
+    except CsvImportError as error:
+        raise UserError(str(error)) from None
+    with _open_log(ctx) as log:
+        added, skipped = log.import_records(records)
+    print(f"Imported {added} sessions from {source}; skipped {skipped} already in the log.", file=ctx.out)
+    return 0
+
+
+def cmd_stats(ctx: Context) -> int:
+    from .streaks import compute_stats
+
+    today = _parse_date(ctx.args.today, "--today") if ctx.args.today else ctx.today()
+    with _open_log(ctx) as log:
+        records = log.records()
+    stats = compute_stats(records, today, weekly_goal=ctx.settings.weekly_goal,
+                          week_start=ctx.settings.week_start_index)
+    if ctx.args.json:
+        json.dump(stats.to_json(), ctx.out, indent=2)
+        print(file=ctx.out)
+        return 0
+    data = stats.to_json()
+    week = data["this_week"]
+    print(f"Today ({data['today']}): {'done' if data['done_today'] else 'not yet'}", file=ctx.out)
+    print(f"Daily streak:  {data['current_daily_streak']} (longest {data['longest_daily_streak']})", file=ctx.out)
+    print(f"Weekly streak: {data['current_weekly_streak']} (longest {data['longest_weekly_streak']}), "
+          f"goal {data['weekly_goal']} days a week", file=ctx.out)
+    print(f"This week (from {week['start']}): {week['days_done']} of {data['weekly_goal']} days", file=ctx.out)
+    print("", file=ctx.out)
+    for row in data["weeks"]:
+        cells = "".join("#" if done else "." for done in row["days"])
+        print(f"  {row['start']}  {cells}  {row['days_done']}", file=ctx.out)
+    return 0
+
+
+def cmd_schema(ctx: Context) -> int:
+    json.dump(json_schema(), ctx.out, indent=2)
+    print(file=ctx.out)
+    return 0
+
+
+def cmd_run(ctx: Context) -> int:
+    print("The touchscreen app is not part of this release yet. What works today:\n"
+          "  kiosk plan        the one-tap session, step by step\n"
+          "  kiosk stats       your streaks\n"
+          "  kiosk log add     record a session you did away from the screen\n"
+          "See README.md.", file=ctx.out)
+    return 0
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", default=default,
+                        help="where the session log lives (default: $KIOSK_DATA_DIR or the per-user data dir)")
+    parser.add_argument("--config", metavar="FILE", default=default,
+                        help="settings file (default: $KIOSK_CONFIG or ~/.config/home-exercise-kiosk/config.yaml)")
+    parser.add_argument("--exercises", metavar="DIR", action="append", default=default,
+                        help="an extra folder of exercise files (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="Voice-guided foot and hip mobility sessions for a home touchscreen.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _global_options(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[Context], int], help_text: str,
+            within: Any = commands) -> argparse.ArgumentParser:
+        sub = within.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    run = add("run", cmd_run, "start the touchscreen app")
+    run.add_argument("--windowed", action="store_true", help="a window instead of full screen (development)")
+    validate = add("validate", cmd_validate, "check exercise and routine files")
+    validate.add_argument("paths", nargs="*", metavar="PATH",
+                          help="files or folders to check with the shipped library (default: the configured library)")
+    listing = add("list", cmd_list, "list the exercises and routines")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    plan = add("plan", cmd_plan, "show a routine's timeline (default: the one-tap routine)")
+    plan.add_argument("routine", nargs="?", metavar="ROUTINE")
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    stats = add("stats", cmd_stats, "show daily and weekly streaks")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--today", metavar="YYYY-MM-DD", help="compute as if today were this date")
+    add("schema", cmd_schema, "print the JSON Schema of the library files")
+
+    log = commands.add_parser("log", parents=[common], help="the session log: add, list, export, import")
+    log_commands = log.add_subparsers(dest="log_command", metavar="ACTION")
+    log.set_defaults(handler=lambda ctx: _missing_action(log))
+    log_add = add("add", cmd_log_add, "record a completed session done away from the display", log_commands)
+    log_add.add_argument("--date", metavar="YYYY-MM-DD", help="the day it was done (default: today)")
+    log_add.add_argument("--routine", metavar="ID", help="which routine (default: the one-tap routine)")
+    log_list = add("list", cmd_log_list, "list the recorded sessions", log_commands)
+    log_list.add_argument("--json", action="store_true", help="a JSON list of records")
+    export = add("export", cmd_log_export, "write the log as CSV (for backup or a new SD card)", log_commands)
+    export.add_argument("--csv", action="store_true", required=True, help="CSV format (the only one)")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    importing = add("import", cmd_log_import, "add the sessions of a CSV export; skips ones already present",
+                    log_commands)
+    importing.add_argument("file", metavar="FILE.csv")
+    return parser
+
+
+def _missing_action(parser: argparse.ArgumentParser) -> int:
+    parser.print_usage(sys.stderr)
+    raise UserError("say what to do with the log: add, list, export or import")
+
+
+def main(argv: Optional[Sequence[str]] = None, *, out: Optional[TextIO] = None, err: Optional[TextIO] = None,
+         now: Callable[[], dt.datetime] = _local_now) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(out)
+        return 0
+    ctx = Context(args, out, err, now)
+    try:
+        settings, problems = load_settings(paths.config_path(args.config))
+        for problem in problems:
+            ctx.warn(str(problem))
+        ctx.settings = settings
+        return int(args.handler(ctx))
+    except UserError as error:
+        print(f"kiosk: error: {error}", file=err)
+        return 2
+    except KeyboardInterrupt:
+        print("kiosk: interrupted", file=err)
+        return 130
+    except BrokenPipeError:
+        return 0
+
