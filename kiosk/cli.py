@@ -100,6 +100,11 @@ def cmd_validate(ctx: Context) -> int:
     return 0
 
 
+def _print_json(ctx: Context, data: Any) -> None:
+    json.dump(data, ctx.out, indent=2)
+    print(file=ctx.out)
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
@@ -118,8 +123,7 @@ def cmd_list(ctx: Context) -> int:
         "default": default is not None and r.id == default.id,
     } for r in library.routines.values()]
     if ctx.args.json:
-        json.dump({"exercises": exercises, "routines": routines}, ctx.out, indent=2)
-        print(file=ctx.out)
+        _print_json(ctx, {"exercises": exercises, "routines": routines})
         return 0
     print("Routines", file=ctx.out)
     for routine in routines:
@@ -142,8 +146,7 @@ def cmd_plan(ctx: Context) -> int:
     routine = ctx.routine(library, ctx.args.routine)
     timeline = build_timeline(routine)
     if ctx.args.json:
-        json.dump(timeline.to_json(), ctx.out, indent=2)
-        print(file=ctx.out)
+        _print_json(ctx, timeline.to_json())
         return 0
     print(f"{routine.name} ({routine.id}): {_clock(timeline.total_s)}", file=ctx.out)
     for segment in timeline.segments:
@@ -202,8 +205,7 @@ def cmd_log_list(ctx: Context) -> int:
     with _open_log(ctx) as log:
         records = log.records()
     if ctx.args.json:
-        json.dump([r.to_dict() for r in records], ctx.out, indent=2)
-        print(file=ctx.out)
+        _print_json(ctx, [r.to_dict() for r in records])
         return 0
     if not records:
         print("No sessions yet.", file=ctx.out)
@@ -262,8 +264,7 @@ def cmd_stats(ctx: Context) -> int:
     stats = compute_stats(records, today, weekly_goal=ctx.settings.weekly_goal,
                           week_start=ctx.settings.week_start_index)
     if ctx.args.json:
-        json.dump(stats.to_json(), ctx.out, indent=2)
-        print(file=ctx.out)
+        _print_json(ctx, stats.to_json())
         return 0
     data = stats.to_json()
     week = data["this_week"]
@@ -280,8 +281,7 @@ def cmd_stats(ctx: Context) -> int:
 
 
 def cmd_schema(ctx: Context) -> int:
-    json.dump(json_schema(), ctx.out, indent=2)
-    print(file=ctx.out)
+    _print_json(ctx, json_schema())
     return 0
 
 

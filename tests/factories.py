@@ -47,3 +47,16 @@ def make_record(day: dt.date, completed: bool = True, routine: str = "daily-rese
     )
     fields.update(overrides)
     return SessionRecord.create(**fields)
+
+
+def numbered_record(number: int, **changes: Any) -> SessionRecord:
+    """A record with a fixed id and times derived from `number`, for storage round trips."""
+    day = f"2026-01-{1 + number % 28:02d}"
+    fields: dict[str, Any] = dict(
+        id=f"session-{number:05d}", routine="foot-basics",
+        started_utc=f"{day}T07:{number % 60:02d}:00Z", ended_utc=f"{day}T07:{number % 60:02d}:30Z",
+        local_date=day, utc_offset="+01:00", planned_s=600.0, active_s=587.25, completed=True,
+        steps_done=8, steps_skipped=1, pain=3, source="kiosk",
+    )
+    fields.update(changes)
+    return SessionRecord(**fields)

@@ -13,27 +13,12 @@ from hypothesis import strategies as st
 from kiosk.model import SOURCES, SessionRecord
 from kiosk.records_csv import CSV_FIELDS, CsvImportError, export_csv, import_csv
 
+from factories import numbered_record
+
 HEADER = ",".join(CSV_FIELDS)
 
 
-def make_record(number: int, **changes: Any) -> SessionRecord:
-    fields: Dict[str, Any] = dict(
-        id=f"session-{number}",
-        routine="foot-basics",
-        started_utc=f"2026-01-{number:02d}T07:00:00Z",
-        ended_utc=f"2026-01-{number:02d}T07:10:00Z",
-        local_date=f"2026-01-{number:02d}",
-        utc_offset="+01:00",
-        planned_s=600.0,
-        active_s=587.25,
-        completed=True,
-        steps_done=8,
-        steps_skipped=1,
-        pain=3,
-        source="kiosk",
-    )
-    fields.update(changes)
-    return SessionRecord(**fields)
+make_record = numbered_record
 
 
 def exported(records: List[SessionRecord]) -> str:
@@ -54,9 +39,9 @@ def test_export_writes_a_header_and_one_row_per_record() -> None:
     text = exported([make_record(1), make_record(2, completed=False, pain=None)])
     assert text.splitlines() == [
         HEADER,
-        "session-1,foot-basics,2026-01-01T07:00:00Z,2026-01-01T07:10:00Z,2026-01-01,+01:00,"
+        "session-00001,foot-basics,2026-01-02T07:01:00Z,2026-01-02T07:01:30Z,2026-01-02,+01:00,"
         "600.0,587.25,true,8,1,3,kiosk",
-        "session-2,foot-basics,2026-01-02T07:00:00Z,2026-01-02T07:10:00Z,2026-01-02,+01:00,"
+        "session-00002,foot-basics,2026-01-03T07:02:00Z,2026-01-03T07:02:30Z,2026-01-03,+01:00,"
         "600.0,587.25,false,8,1,,kiosk",
     ]
 

@@ -21,27 +21,14 @@ from kiosk import store
 from kiosk.model import SessionRecord
 from kiosk.store import LOG_NAME, AtomicJSONStorage, CorruptLogError, SessionLog
 
+from factories import numbered_record
+
 REPO_ROOT = Path(store.__file__).resolve().parents[1]
 FIXED_NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 STAMP = "20260102T030405Z"
 
 
-def make_record(number: int, **changes: Any) -> SessionRecord:
-    fields: Dict[str, Any] = dict(
-        id=f"session-{number:05d}",
-        routine="foot-basics",
-        started_utc=f"2026-01-{1 + number % 28:02d}T07:{number % 60:02d}:00Z",
-        ended_utc=f"2026-01-{1 + number % 28:02d}T07:{number % 60:02d}:30Z",
-        local_date=f"2026-01-{1 + number % 28:02d}",
-        utc_offset="+01:00",
-        planned_s=600.0,
-        active_s=590.5,
-        completed=True,
-        steps_done=8,
-        pain=2,
-    )
-    fields.update(changes)
-    return SessionRecord(**fields)
+make_record = numbered_record
 
 
 def ids(records: List[SessionRecord]) -> List[str]:
@@ -478,6 +465,7 @@ import sys
 from pathlib import Path
 from kiosk.model import SessionRecord
 from kiosk.store import SessionLog
+
 
 data_dir, prefix, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 with SessionLog.open(data_dir) as log:
