@@ -204,16 +204,19 @@ def read_value(spec: FieldSpec, node: Node, what: str, report: Report) -> Any:
             report.error(node, f"{label} must be true or false, not {_kind_name(node)}")
             return None
         return node.value
-    if spec.kind in ("seconds", "count"):
+    if spec.kind in ("seconds", "count", "number"):
         value = node.value if isinstance(node, Scalar) else None
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if spec.kind == "count" and not (isinstance(value, int) and not isinstance(value, bool)):
             report.error(node, f"{label} must be a whole number, not {_kind_name(node)}")
             return None
-        if not is_number or value != value:  # NaN is not a duration
-            report.error(node, f"{label} must be a number of seconds, not {_kind_name(node)}")
-            return None
         unit = " seconds" if spec.kind == "seconds" else ""
+        if not is_number or value != value:  # NaN is not a duration
+            report.error(node, f"{label} must be a number{' of' + unit if unit else ''}, not {_kind_name(node)}")
+            return None
+        if spec.choices and str(value) not in spec.choices:
+            report.error(node, f"{label} must be one of {', '.join(spec.choices)}, not {value:g}")
+            return None
         if spec.minimum is not None and (value < spec.minimum or (spec.exclusive_minimum and value == spec.minimum)):
             bound = "more than" if spec.exclusive_minimum else "at least"
             report.error(node, f"{label} must be {bound} {spec.minimum:g}{unit}, not {value:g}")
@@ -221,7 +224,7 @@ def read_value(spec: FieldSpec, node: Node, what: str, report: Report) -> Any:
         if spec.maximum is not None and value > spec.maximum:
             report.error(node, f"{label} is {value:g}{unit}; the most allowed is {spec.maximum:g}{unit}")
             return None
-        return float(value) if spec.kind == "seconds" else int(value)
+        return int(value) if spec.kind == "count" else float(value)
     raise AssertionError(f"no reader for {spec.kind}")
 
 

@@ -28,6 +28,22 @@ class Settings:
     """Id of the one-tap routine; empty means the routine marked `default: true`."""
     exercises_dirs: Tuple[str, ...] = ()
     """Extra folders of your own exercise and routine files, loaded after the shipped ones."""
+    voice: bool = True
+    """Speak the guidance; off means captions and beeps only."""
+    voice_id: str = ""
+    """Which voice (see `kiosk voices`); empty means the system's default voice."""
+    speech_rate: int = 160
+    """Words per minute."""
+    volume: float = 0.8
+    """Loudness of voice and beeps, 0 to 1."""
+    beeps: bool = True
+    """Beeps in the last 3 seconds of each timed segment, and a chime at the end."""
+    idle_timeout: float = 120.0
+    """Seconds without a touch before the screen goes back Home (never during a session)."""
+    rotation: int = 0
+    """Turn the picture by 0, 90, 180 or 270 degrees (90 or 270 for a portrait screen)."""
+    fullscreen: bool = True
+    """Fill the screen; `kiosk run --windowed` overrides it for development."""
 
     @property
     def week_start_index(self) -> int:
@@ -39,6 +55,16 @@ SETTING_FIELDS: Tuple[FieldSpec, ...] = (
     FieldSpec("week_start", "choice", "First day of the week.", choices=WEEKDAYS, default="monday"),
     FieldSpec("default_routine", "id", "Id of the one-tap routine (default: the one marked default: true)."),
     FieldSpec("exercises_dirs", "paths", "Folders with your own exercise and routine files."),
+    FieldSpec("voice", "bool", "Speak the guidance (off: captions and beeps only).", default=True),
+    FieldSpec("voice_id", "text", "Which voice, from `kiosk voices` (default: the system's)."),
+    FieldSpec("speech_rate", "count", "Words per minute.", minimum=80, maximum=300, default=160),
+    FieldSpec("volume", "number", "Loudness of voice and beeps, 0 to 1.", minimum=0, maximum=1, default=0.8),
+    FieldSpec("beeps", "bool", "Count-down beeps and the end chime.", default=True),
+    FieldSpec("idle_timeout", "seconds", "Seconds without a touch before going back Home.",
+              minimum=10, maximum=3600, default=120.0),
+    FieldSpec("rotation", "count", "Turn the picture: 0, 90, 180 or 270.", choices=("0", "90", "180", "270"),
+              minimum=0, maximum=270, default=0),
+    FieldSpec("fullscreen", "bool", "Fill the screen.", default=True),
 )
 
 
@@ -69,7 +95,7 @@ def load_settings(path: Path) -> Tuple[Settings, Tuple[Problem, ...]]:
             if folders is not None:
                 values[spec.name] = folders
             continue
-        if isinstance(node, Scalar) and node.value is None:
+        if isinstance(node, Scalar) and (node.value is None or node.value == ""):
             continue
         value = read_value(spec, node, "the settings", report)
         if value is not None:
@@ -86,7 +112,9 @@ def _as_warnings(problems: List[Problem]) -> Tuple[Problem, ...]:
             message = problem.message + " (ignored)"
         else:
             name = next((key for key in defaults if problem.message.startswith(repr(key))), None)
-            fallback = f", {defaults[name]}" if name and defaults[name] is not None else ""
+            default = defaults[name] if name else None
+            shown = str(default).lower() if isinstance(default, bool) else default
+            fallback = f", {shown}" if default is not None else ""
             message = problem.message + f" (using the default{fallback})"
         softened.append(replace(problem, severity="warning", message=message))
     return tuple(softened)

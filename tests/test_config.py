@@ -71,3 +71,19 @@ def test_save_then_load_round_trips_and_writes_only_changes(tmp_path: Path) -> N
 
 def test_the_field_table_covers_every_setting() -> None:
     assert [spec.name for spec in SETTING_FIELDS] == [f.name for f in fields(Settings)]
+
+
+def test_voice_and_screen_settings_are_checked(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "volume: 1.5\nrotation: 45\nvoice: maybe\nspeech_rate: 200\n"
+                                      "idle_timeout: 30\nfullscreen: false\nrotation: 90\n")
+    settings, problems = load_settings(path)
+    assert [str(p) for p in problems] == [f"{path}:7:1: duplicate key 'rotation' (first at line 2); "
+                                          "using the default settings"]
+    path = write(tmp_path / "c.yaml", "volume: 1.5\nrotation: 45\nvoice: maybe\nspeech_rate: 200\n"
+                                      "idle_timeout: 30\nfullscreen: false\nvoice_id: en-gb\n")
+    settings, problems = load_settings(path)
+    assert [(p.line, p.col) for p in problems] == [(1, 9), (2, 11), (3, 8)]
+    assert "(using the default, true)" in problems[2].message
+    assert (settings.volume, settings.rotation, settings.voice) == (0.8, 0, True)
+    assert (settings.speech_rate, settings.idle_timeout, settings.fullscreen, settings.voice_id) == \
+        (200, 30.0, False, "en-gb")

@@ -1,0 +1,116 @@
+"""Runs one session: samples the clock, hands due cues to the speaker, makes the log record.
+
+Shared by the touchscreen app and `kiosk play`. It owns no thread and no timer: the
+caller decides when to sample (Kivy's Clock, or a loop in the terminal), and the
+position always comes from the one monotonic clock it was given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, Optional, Tuple
+
+from .model import Cue, SessionRecord
+from .session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tick
+from .timeline import Position, Timeline
+from .voice import Speaker
+
+MonotonicClock = Callable[[], float]
+WallClock = Callable[[], dt.datetime]
+
+
+def local_now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+class SessionRunner:
+    def __init__(self, timeline: Timeline, *, clock: MonotonicClock, speaker: Speaker,
+                 wall: WallClock = local_now, source: str = "kiosk") -> None:
+        self.timeline = timeline
+        self.session = Session(timeline)
+        self.clock = clock
+        self.speaker = speaker
+        self.wall = wall
+        self.source = source
+        self.caption = ""
+        """The text of the last cue handed out: what the voice is saying, for the screen."""
+        self.last_cue: Optional[Cue] = None
+        self._started_wall: Optional[dt.datetime] = None
+        self._record: Optional[SessionRecord] = None
+
+    @property
+    def state(self) -> State:
+        return self.session.state
+
+    @property
+    def finished(self) -> bool:
+        return self.session.state in (State.DONE, State.STOPPED)
+
+    def position(self) -> Position:
+        return self.session.position(self.clock())
+
+    def start(self) -> Tuple[Cue, ...]:
+        self._started_wall = self.wall()
+        return self._deliver(self.session.handle(Start(self.clock())))
+
+    def tick(self) -> Tuple[Cue, ...]:
+        return self._deliver(self.session.handle(Tick(self.clock())))
+
+    def pause(self) -> None:
+        self._deliver(self.session.handle(Pause(self.clock())))
+        self.speaker.stop()
+
+    def resume(self) -> None:
+        self._deliver(self.session.handle(Resume(self.clock())))
+
+    def toggle_pause(self) -> None:
+        if self.session.state is State.PAUSED:
+            self.resume()
+        elif self.session.can(Pause):
+            self.pause()
+
+    def skip(self) -> None:
+        self.speaker.stop()
+        self._deliver(self.session.handle(Skip(self.clock())))
+
+    def back(self) -> None:
+        self.speaker.stop()
+        self._deliver(self.session.handle(Back(self.clock())))
+
+    def stop(self) -> None:
+        if self.session.can(Stop):
+            self.session.handle(Stop(self.clock()))
+            self.speaker.stop()
+
+    def _deliver(self, cues: Tuple[Cue, ...]) -> Tuple[Cue, ...]:
+        """Give the speaker each cue with the monotonic time it fell due."""
+        now = self.clock()
+        elapsed = self.session.elapsed_s(now)
+        if self.session.state is State.DONE and self.session.ended_at is not None:
+            now = self.session.ended_at  # the moment the timeline ran out, not the late sample
+        for cue in cues:
+            self.speaker.say(cue, now - max(0.0, elapsed - cue.at_s))
+            self.caption = cue.text
+            self.last_cue = cue
+        return cues
+
+    def record(self) -> SessionRecord:
+        """The log record of the session, once it has ended. The same record every call.
+
+        The end time is the start plus the monotonic time that passed, so a wall
+        clock that jumps during a session cannot change how long it lasted.
+        """
+        if not self.finished:
+            raise RuntimeError("the session has not ended")
+        if self._record is None:
+            now = self.clock()
+            summary = self.session.summary(now)
+            assert self.session.started_at is not None and self.session.ended_at is not None
+            started = self._started_wall or self.wall()
+            ended = started + dt.timedelta(seconds=self.session.ended_at - self.session.started_at)
+            self._record = SessionRecord.create(
+                routine=summary.routine_id, started=started, ended=ended,
+                planned_s=summary.planned_s, active_s=summary.active_s, completed=summary.completed,
+                steps_done=summary.steps_done, steps_skipped=summary.steps_skipped, source=self.source,
+            )
+        return self._record
