@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, TextIO
@@ -286,12 +287,104 @@ def cmd_schema(ctx: Context) -> int:
 
 
 def cmd_run(ctx: Context) -> int:
-    print("The touchscreen app is not part of this release yet. What works today:\n"
-          "  kiosk plan        the one-tap session, step by step\n"
-          "  kiosk stats       your streaks\n"
-          "  kiosk log add     record a session you did away from the screen\n"
-          "See README.md.", file=ctx.out)
+    from .ui.app import AppOptions, run_app  # Kivy is loaded only here
+
+    return run_app(AppOptions(
+        data_dir=ctx.data_dir,
+        config_path=paths.config_path(ctx.args.config),
+        extra_exercise_dirs=tuple(Path(d) for d in (ctx.args.exercises or [])),
+        windowed=ctx.args.windowed,
+        check=ctx.args.check,
+    ))
+
+
+def cmd_voices(ctx: Context) -> int:
+    from .voice import PhraseVoice, default_cache_dir, match_voice
+
+    voice = PhraseVoice(cache_dir=default_cache_dir(), voice_id=ctx.settings.voice_id,
+                        rate=ctx.settings.speech_rate)
+    try:
+        voices = voice.voices()
+    finally:
+        voice.close()
+    if not voices:
+        print(f"kiosk: no speech engine found ({voice.problem or 'install espeak-ng'})", file=ctx.err)
+        return 1
+    chosen = match_voice(ctx.settings.voice_id, voices)
+    if ctx.args.json:
+        _print_json(ctx, [dict(v.to_json(), selected=v is chosen) for v in voices])
+        return 0
+    width = max(len(v.id) for v in voices)
+    print(f"  {'ID':<{width}}  NAME  (LANGUAGES)", file=ctx.out)
+    for v in voices:
+        mark = "*" if v is chosen else " "
+        print(f"{mark} {v.id:<{width}}  {v.name}  ({', '.join(v.languages)})", file=ctx.out)
+    where = f"voice_id: {ctx.settings.voice_id}" if chosen else "the default voice (voice_id is empty or unknown)"
+    print(f"\n{_count(len(voices), 'voice')}; the kiosk speaks with {where}. "
+          "Set voice_id in the settings to an ID above.", file=ctx.out)
     return 0
+
+
+def cmd_say(ctx: Context) -> int:
+    from .audio import AplayAudio, write_scaled
+    from .voice import PhraseVoice, default_cache_dir
+
+    text = " ".join(ctx.args.text.split())
+    if not text:
+        raise UserError("give the text to say, e.g. kiosk say \"Switch to your left foot.\"")
+    cache_dir = default_cache_dir()
+    voice = PhraseVoice(cache_dir=cache_dir, voice_id=ctx.settings.voice_id, rate=ctx.settings.speech_rate)
+    try:
+        rendered = voice.render([text]).get(text)
+    finally:
+        voice.close()
+    for notice in voice.notices:
+        ctx.warn(f"kiosk: {notice}")
+    if rendered is None:
+        print("kiosk: no speech engine could say it; install espeak-ng", file=ctx.err)
+        return 1
+    if ctx.args.to:
+        target = Path(ctx.args.to)
+        try:
+            write_scaled(rendered, target, ctx.settings.volume)
+        except OSError as error:
+            raise UserError(f"cannot write {target}: {error.strerror or error}") from None
+        print(f"Saved {target}.", file=ctx.out)
+        return 0
+    aplay = AplayAudio(cache_dir / "scaled")
+    problem = aplay.probe()
+    if problem is None:
+        aplay.play(rendered, ctx.settings.volume)
+        try:
+            while aplay.playing:
+                time.sleep(0.02)
+        except KeyboardInterrupt:
+            aplay.stop()
+            raise
+        problem = aplay.problem
+    if problem:
+        print(f"kiosk: cannot play the phrase: {problem}. Save it with --to FILE.wav instead.", file=ctx.err)
+        return 1
+    return 0
+
+
+def cmd_play(ctx: Context) -> int:
+    from .play import play_routine
+
+    library = ctx.library()
+    routine = ctx.routine(library, ctx.args.routine)
+    outcome = play_routine(build_timeline(routine), ctx.settings, out=ctx.out, err=ctx.err,
+                           speed=ctx.args.speed, no_voice=ctx.args.no_voice, wall=ctx.now)
+    if outcome.record is None:
+        print("Stopped before the session began; nothing recorded.", file=ctx.out)
+        return 130
+    with _open_log(ctx) as log:
+        log.append(outcome.record)
+    if outcome.record.completed:
+        print(f"Well done: {routine.name} recorded for {outcome.record.local_date}.", file=ctx.out)
+        return 0
+    print(f"Stopped at [{_clock(outcome.stopped_at_s)}]; recorded as not completed.", file=ctx.out)
+    return 130
 
 
 # --------------------------------------------------------------------------- parsing
@@ -322,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = add("run", cmd_run, "start the touchscreen app")
     run.add_argument("--windowed", action="store_true", help="a window instead of full screen (development)")
+    run.add_argument("--check", action="store_true",
+                     help="draw the first frame and quit: checks the display and the install")
     validate = add("validate", cmd_validate, "check exercise and routine files")
     validate.add_argument("paths", nargs="*", metavar="PATH",
                           help="files or folders to check with the shipped library (default: the configured library)")
@@ -334,6 +429,17 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.add_argument("--today", metavar="YYYY-MM-DD", help="compute as if today were this date")
     add("schema", cmd_schema, "print the JSON Schema of the library files")
+    voices = add("voices", cmd_voices, "list the voices the kiosk can speak with")
+    voices.add_argument("--json", action="store_true", help="machine-readable output")
+    say = add("say", cmd_say, "say a phrase with the current voice settings, or save it as a WAV")
+    say.add_argument("text", metavar="TEXT")
+    say.add_argument("--to", metavar="FILE.wav", help="save the phrase to this WAV file instead of playing it")
+    play = add("play", cmd_play, "an audio-only session in the terminal, one caption line per cue; "
+               "recorded in the log")
+    play.add_argument("routine", nargs="?", metavar="ROUTINE")
+    play.add_argument("--no-voice", action="store_true", help="captions and beeps only")
+    play.add_argument("--speed", type=_speed, default=1.0, metavar="N",
+                      help="for testing: run the session clock N times faster")
 
     log = commands.add_parser("log", parents=[common], help="the session log: add, list, export, import")
     log_commands = log.add_subparsers(dest="log_command", metavar="ACTION")
@@ -350,6 +456,15 @@ def build_parser() -> argparse.ArgumentParser:
                     log_commands)
     importing.add_argument("file", metavar="FILE.csv")
     return parser
+
+
+def _speed(value: str) -> float:
+    from .play import positive_speed
+
+    try:
+        return positive_speed(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {value!r}") from None
 
 
 def _missing_action(parser: argparse.ArgumentParser) -> int:

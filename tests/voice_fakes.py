@@ -1,0 +1,115 @@
+"""Helpers for the voice tests: broken engines, a tiny routine, and a listener to wait on.
+
+The broken engines are real Python packages named `pyttsx3`, put first on the worker's
+PYTHONPATH, so the worker process meets them exactly as it would meet a broken install.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+from kiosk import paths
+from kiosk.catalog import load_library
+from kiosk.model import Routine
+from kiosk.voice import SpeechEvent
+
+MISSING_ENGINE = 'raise ImportError("simulated: pyttsx3 is not installed")\n'
+
+HANGING_ENGINE = '''
+import threading
+
+
+class _Voice:
+    id = "fake/voice"
+    name = "Fake"
+    languages = ["en"]
+
+
+class _Engine:
+    def getProperty(self, name):
+        return [_Voice()] if name == "voices" else "fake/voice"
+
+    def setProperty(self, name, value):
+        pass
+
+    def save_to_file(self, text, path):
+        pass
+
+    def runAndWait(self):
+        threading.Event().wait()  # the engine hangs, as pyttsx3 can on Linux
+
+
+def init(*args, **kwargs):
+    return _Engine()
+'''
+
+TINY_LIBRARY = """\
+exercises:
+  - id: tiny-march
+    name: Tiny march
+    instructions: Lift one knee.
+    caption: Lift the knee
+    duration: 4
+    sides: both
+    switch: 2
+routines:
+  - id: tiny
+    name: Tiny
+    lead_in: 3
+    steps:
+      - tiny-march
+"""
+
+
+def install_fake_engine(folder: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    """Make the worker import `source` as pyttsx3."""
+    package = folder / "fake-engine" / "pyttsx3"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(source)
+    monkeypatch.setenv("PYTHONPATH", str(package.parent))
+
+
+def hide_commands(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty PATH: no espeak-ng, no aplay."""
+    empty = folder / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def write_tiny_library(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny.yaml").write_text(TINY_LIBRARY)
+    return folder
+
+
+def tiny_routine(folder: Path) -> Routine:
+    library = load_library([paths.shipped_exercises_dir(), write_tiny_library(folder)], paths.shipped_media_dir())
+    return library.routines["tiny"]
+
+
+class Recorder:
+    """A speaker listener that tests can wait on (no sleeps: a condition with a deadline)."""
+
+    def __init__(self) -> None:
+        self.events: List[SpeechEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: SpeechEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[List[SpeechEvent]], bool], timeout: float = 10.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.events), timeout=timeout)
+
+    def of(self, action: str) -> List[SpeechEvent]:
+        with self._cond:
+            return [e for e in self.events if e.action == action]
+
+    def texts(self, action: str) -> List[str]:
+        return [e.utterance.text for e in self.of(action) if e.utterance.kind not in ("beep", "chime")]
