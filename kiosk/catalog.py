@@ -505,7 +505,8 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
         layer_routines: Dict[str, _RawRoutine] = {}
         for path in paths:
             files.append(path)
-            media_dirs = tuple(d for d in (path.parent / "media", path.parent.parent / "media", shipped_media) if d)
+            candidates = (path.parent / "media", path.parent.parent / "media", shipped_media)
+            media_dirs = tuple(dict.fromkeys(d.resolve() for d in candidates if d))
             _load_file(path, problems, layer_exercises, layer_routines, broken_exercises, media_dirs)
         exercises.update(layer_exercises)
         if any(raw.values.get("default") for raw in layer_routines.values()):

@@ -30,6 +30,11 @@ def shipped_media_dir() -> Path:
     return _shipped("media")
 
 
+def safety_note_path() -> Path:
+    """docs/safety.md: shown once on first start, and linked from the README."""
+    return _shipped("docs") / "safety.md"
+
+
 def project_root() -> Path:
     """The folder that holds exercises/ and media/, for paths shown relative to it."""
     return shipped_exercises_dir().parent

@@ -15,6 +15,9 @@ from .session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tic
 from .timeline import Position, Timeline
 from .voice import Speaker
 
+CAPTIONLESS = ("count", "rep", "start")
+"""Cues the screen already shows (the countdown) and so does not caption."""
+
 MonotonicClock = Callable[[], float]
 WallClock = Callable[[], dt.datetime]
 
@@ -32,9 +35,8 @@ class SessionRunner:
         self.speaker = speaker
         self.wall = wall
         self.source = source
-        self.caption = ""
-        """The text of the last cue handed out: what the voice is saying, for the screen."""
-        self.last_cue: Optional[Cue] = None
+        self.caption_cue: Optional[Cue] = None
+        """The last phrase handed out (not a count): what the voice is saying, for the screen."""
         self._started_wall: Optional[dt.datetime] = None
         self._record: Optional[SessionRecord] = None
 
@@ -90,8 +92,8 @@ class SessionRunner:
             now = self.session.ended_at  # the moment the timeline ran out, not the late sample
         for cue in cues:
             self.speaker.say(cue, now - max(0.0, elapsed - cue.at_s))
-            self.caption = cue.text
-            self.last_cue = cue
+            if cue.kind not in CAPTIONLESS:
+                self.caption_cue = cue
         return cues
 
     def record(self) -> SessionRecord:

@@ -61,7 +61,7 @@ def test_a_whole_session_says_every_cue_once_at_its_time(parts) -> None:
     assert [cue for cue, _ in speaker.said] == list(timeline.cues)
     for cue, due in speaker.said:
         assert due == pytest.approx(1000.0 + cue.at_s)
-    assert runner.caption == timeline.cues[-1].text
+    assert runner.caption_cue == timeline.cues[-1]
     record = runner.record()
     assert record.completed and record.active_s == timeline.total_s
     assert record.steps_done == len(timeline.routine.steps) and record.steps_skipped == 0

@@ -1,0 +1,136 @@
+"""`kiosk run`: a thin Kivy App around ExerciseRoot, set up as a kiosk.
+
+Kivy reads its configuration when it is first imported, so everything about the
+window (full screen, cursor, rotation, Escape) is decided here before that import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence, Tuple
+
+from .. import paths
+from ..catalog import load_library
+from ..config import Settings, load_settings
+
+log = logging.getLogger("kiosk")
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    data_dir: Path
+    config_path: Path
+    extra_exercise_dirs: Tuple[Path, ...] = ()
+    windowed: bool = False
+    check: bool = False
+    """Draw the first frame, then quit: proves the display and the install work."""
+    size: Tuple[int, int] = (800, 480)
+
+
+def configure_kivy(settings: Settings, options: AppOptions) -> None:
+    """Kiosk window rules, set before Kivy creates the window."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "pause_on_minimize", "0")
+    Config.set("graphics", "rotation", str(settings.rotation))
+    Config.set("graphics", "width", str(options.size[0]))
+    Config.set("graphics", "height", str(options.size[1]))
+    if settings.fullscreen and not options.windowed:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "show_cursor", "0")
+    else:
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "show_cursor", "1")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def build_controller(options: AppOptions, settings: Settings, settings_problems: Sequence[Any] = ()) -> Any:
+    from ..voice import default_cache_dir, make_speaker
+    from .controller import KioskController
+
+    layers = [paths.shipped_exercises_dir(), *[Path(d) for d in settings.exercises_dirs],
+              *options.extra_exercise_dirs]
+    library = load_library(layers, paths.shipped_media_dir())
+    for problem in library.problems:
+        log.warning("%s", problem)
+    media, cache = paths.shipped_media_dir(), default_cache_dir()
+    controller = KioskController(library, settings, data_dir=options.data_dir, config_path=options.config_path,
+                                 speaker_factory=lambda chosen: make_speaker(chosen, media_dir=media,
+                                                                            cache_dir=cache))
+    for problem in settings_problems:
+        log.warning("%s", problem)
+    if settings_problems:
+        first = settings_problems[0]
+        controller.add_notice(f"The settings file has a problem at {Path(first.path).name} line {first.line}; "
+                              f"the default is used for it. Run 'kiosk validate' for details.")
+    return controller
+
+
+def run_app(options: AppOptions) -> int:
+    settings, problems = load_settings(options.config_path)
+    configure_kivy(settings, options)
+
+    from kivy.app import App
+    from kivy.base import ExceptionManager
+    from kivy.clock import Clock
+
+    from .root import ExerciseRoot
+
+    controller = build_controller(options, settings, problems)
+
+    class KioskApp(App):
+        title = "Home exercise kiosk"
+
+        def build(self) -> Any:
+            return ExerciseRoot(controller)
+
+        def on_start(self) -> None:
+            if options.check:
+                from kivy.core.window import Window
+
+                def first_frame_drawn(*_args: Any) -> None:
+                    Window.unbind(on_flip=first_frame_drawn)
+                    print("kiosk: first frame drawn", flush=True)
+                    Clock.schedule_once(lambda _dt: self.stop(), 0)
+
+                Window.bind(on_flip=first_frame_drawn)
+
+        def on_stop(self) -> None:
+            controller.shut_down()
+
+    handler = friendly_errors(controller)
+    ExceptionManager.add_handler(handler)
+    try:
+        KioskApp().run()
+    finally:
+        ExceptionManager.remove_handler(handler)
+        controller.shut_down()
+    return 0
+
+
+FRIENDLY_MESSAGE = "Something went wrong. Your session was saved; tap Start to go again."
+
+
+def friendly_errors(controller: Any) -> Any:
+    """A Kivy exception handler: never a traceback on screen; log it, save, go Home, say so kindly."""
+    from kivy.base import ExceptionHandler, ExceptionManager
+
+    class FriendlyErrors(ExceptionHandler):
+        def handle_exception(self, inst: BaseException) -> Any:
+            if isinstance(inst, (KeyboardInterrupt, SystemExit)):
+                return ExceptionManager.RAISE
+            log.error("unexpected error:\n%s",
+                      "".join(traceback.format_exception(type(inst), inst, inst.__traceback__)))
+            try:
+                controller.recover(FRIENDLY_MESSAGE)
+            except Exception:  # the recovery itself failed: keep the loop alive regardless
+                log.exception("recovery failed")
+            return ExceptionManager.PASS
+
+    return FriendlyErrors()

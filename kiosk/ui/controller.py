@@ -1,0 +1,608 @@
+"""The kiosk's view-model: Kivy properties the screens bind to, and the actions they call.
+
+The controller owns the session runner, the speaker and a single background worker
+for disk and speech preparation. The main thread only samples the monotonic clock
+and sets properties; anything that can block goes to the worker, and its result
+comes back through `Clock.schedule_once`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+from kivy.clock import Clock
+from kivy.event import EventDispatcher
+from kivy.properties import (
+    BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty,
+)
+
+from .. import paths
+from ..catalog import Library
+from ..config import Settings, save_settings
+from ..model import Routine, SessionRecord
+from ..runner import SessionRunner, local_now
+from ..session import State
+from ..streaks import StreakStats, compute_stats, pain_history
+from ..timeline import Timeline, build_timeline
+from ..voice import SilentSpeaker, Speaker
+
+log = logging.getLogger("kiosk")
+
+START_GUARD_S = 1.5
+"""After a screen change, taps are ignored this long: a double tap never acts twice."""
+DONE_TIMEOUT_S = 30.0
+"""The Done screen goes back Home after this long without a touch."""
+STOP_HOLD_S = 1.0
+"""How long Stop must be held: a brush of the hand cannot end a session."""
+
+SEGMENT_TITLES = {
+    "lead_in": "Get ready",
+    "work": "",
+    "switch": "Switch sides",
+    "set_rest": "Rest",
+    "rest": "Rest",
+}
+
+SAFETY_SEEN = "safety-note-seen"
+
+Opener = Callable[[Path], Any]
+
+
+def read_safety_note(path: Path) -> str:
+    """The safety note's Markdown as plain lines for a label (headings, emphasis, bullets)."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError:
+        return ("This is not medical advice. Move gently and stop at any sharp pain. "
+                "When in doubt, ask a physiotherapist.")
+    paragraphs: List[str] = []
+    joining = False
+    for line in raw.splitlines():
+        line = line.strip().lstrip("#").strip().replace("**", "").replace("*", "")
+        if not line:
+            joining = False
+            continue
+        if line.startswith("- "):
+            paragraphs.append("• " + line[2:])
+        elif joining:
+            paragraphs[-1] += " " + line
+        else:
+            paragraphs.append(line)
+        joining = True
+    lines = paragraphs
+    return "\n".join(lines).strip()
+
+
+def _default_log_opener(data_dir: Path) -> Any:
+    from ..store import SessionLog
+
+    return SessionLog.open(data_dir)
+
+
+def minutes_text(seconds: float) -> str:
+    minutes = max(1, int(round(seconds / 60)))
+    return f"{minutes} min"
+
+
+def clock_text(seconds: float) -> str:
+    whole = max(0, int(math.ceil(seconds - 1e-9)))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+class KioskController(EventDispatcher):
+    # ------------------------------------------------------------------ navigation
+    screen = StringProperty("home")
+    """The screen on show: home, session, done, streaks, routines or settings."""
+    notice = StringProperty("")
+    """A short message for the person at the display (a broken file, a recovered log)."""
+    voice_notice = StringProperty("")
+    """"Voice off" when the voice has fallen back to captions and beeps."""
+    scale = NumericProperty(1.0)
+    """Size unit: 1.0 on a 480-pixel short side; the kv multiplies every size by it."""
+
+    safety_text = StringProperty("")
+    """The safety note, shown over Home until it has been acknowledged once."""
+
+    # ------------------------------------------------------------------ home
+    start_title = StringProperty("Start")
+    start_detail = StringProperty("")
+    """Names the one-tap routine and its length."""
+    today_text = StringProperty("")
+    done_today = BooleanProperty(False)
+    daily_streak_text = StringProperty("")
+    weekly_streak_text = StringProperty("")
+    clock_text = StringProperty("")
+    stats = ObjectProperty(None, allownone=True, rebind=True)
+    """The latest StreakStats, or None until the log has been read."""
+
+    # ------------------------------------------------------------------ session
+    in_session = BooleanProperty(False)
+    paused = BooleanProperty(False)
+    exercise_name = StringProperty("")
+    segment_title = StringProperty("")
+    countdown_text = StringProperty("")
+    segment_progress = NumericProperty(0.0)
+    side_text = StringProperty("")
+    set_text = StringProperty("")
+    step_text = StringProperty("")
+    next_text = StringProperty("")
+    image_source = StringProperty("")
+    caption_text = StringProperty("")
+    overall_progress = NumericProperty(0.0)
+    elapsed_text = StringProperty("")
+    confirm_stop = BooleanProperty(False)
+    """True while the 'Stop the session?' question is on screen."""
+
+    # ------------------------------------------------------------------ done
+    done_title = StringProperty("Well done")
+    streak_change_text = StringProperty("")
+    pain = NumericProperty(-1)
+    """The 0-10 rating tapped on the Done screen, -1 when none."""
+
+    # ------------------------------------------------------------------ lists
+    routines = ListProperty([])
+    """One dict per routine for the Routines screen."""
+    pain_points = ListProperty([])
+    """(date, pain) pairs for the Streaks chart."""
+    settings = ObjectProperty(Settings(), rebind=True)
+    routine_choices = DictProperty({})
+
+    def __init__(self, library: Library, settings: Settings, *, data_dir: Path,
+                 config_path: Optional[Path] = None, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], dt.datetime] = local_now,
+                 speaker_factory: Optional[Callable[[Settings], Speaker]] = None,
+                 log_opener: Opener = _default_log_opener, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.library = library
+        self.settings = settings
+        self.data_dir = data_dir
+        self.config_path = config_path
+        self.clock = clock
+        self.wall = wall
+        self._speaker_factory = speaker_factory or (lambda chosen: SilentSpeaker("off"))
+        self._log_opener = log_opener
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
+        self._pending: List[Future] = []
+        self._pending_lock = threading.Lock()
+        self._log: Any = None
+        self._records: List[SessionRecord] = []
+        self.speaker: Speaker = SilentSpeaker("off")
+        self.runner: Optional[SessionRunner] = None
+        self.timeline: Optional[Timeline] = None
+        self.last_record: Optional[SessionRecord] = None
+        self._stats_before: Optional[StreakStats] = None
+        self._guard_until = -math.inf
+        self._last_touch = clock()
+        self._frame_event: Any = None
+        self._minute_event: Any = None
+        self._shown_minute = ""
+        self._notices: List[str] = []
+        self._closed = False
+        self._refresh_library_views()
+        self._set_notice_from_library()
+
+    # ================================================================== life cycle
+
+    def start_up(self) -> None:
+        """Read the log and warm the voice in the background; tick the clock once a second."""
+        self._update_clock()
+        self._minute_event = Clock.schedule_interval(lambda _dt: self._update_clock(), 1.0)
+        self.speaker = self._speaker_factory(self.settings)
+        self._update_voice_notice()
+        self._background(self._open_log, self._log_opened)
+        self._background(self._unread_safety_note, self._show_safety_note)
+        default = self.default_routine()
+        if default is not None:
+            phrases = [cue.text for cue in build_timeline(default).cues]
+            self._background(lambda: self.speaker.prepare(phrases), lambda _result: self._update_voice_notice())
+
+    def shut_down(self) -> None:
+        """Record a session still running, then release the worker, the voice and the log."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.runner is not None and not self.runner.finished:
+            self.runner.stop()
+            self._save_record(self.runner.record())
+        for event in (self._frame_event, self._minute_event):
+            if event is not None:
+                event.cancel()
+        self._worker.shutdown(wait=True)
+        try:
+            self.speaker.close()
+        finally:
+            if self._log is not None:
+                self._log.close()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until background work queued so far has finished (tests and shut-down)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._pending_lock:
+                pending = [f for f in self._pending if not f.done()]
+                self._pending = pending
+            if not pending:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            pending[0].exception(timeout=remaining)
+
+    # ================================================================== background work
+
+    def _background(self, work: Callable[[], Any], done: Optional[Callable[[Any], None]] = None) -> None:
+        """Run `work` on the worker; hand its result to `done` on the main thread."""
+        if self._closed:
+            return
+        future = self._worker.submit(work)
+        with self._pending_lock:
+            self._pending.append(future)
+
+        def finished(completed: Future) -> None:
+            error = completed.exception()
+            if error is not None:
+                log.error("background work failed", exc_info=error)
+                Clock.schedule_once(lambda _dt: self._show_notice(
+                    "Something could not be saved or read. The kiosk goes on; see the log for details."))
+                return
+            if done is not None:
+                result = completed.result()
+                Clock.schedule_once(lambda _dt: done(result))
+
+        future.add_done_callback(finished)
+
+    def _unread_safety_note(self) -> str:
+        if (self.data_dir / SAFETY_SEEN).exists():
+            return ""
+        return read_safety_note(paths.safety_note_path())
+
+    def _show_safety_note(self, text: str) -> None:
+        self.safety_text = text
+        if text and self.screen == "home" and not self.in_session:
+            self.screen = "safety"
+
+    def acknowledge_safety(self) -> None:
+        """Once read, never shown again on this kiosk (a marker in the data folder)."""
+        self.safety_text = ""
+        self.go("home")
+        folder = self.data_dir
+
+        def remember() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / SAFETY_SEEN).write_text("The safety note was shown and acknowledged.\n", encoding="utf-8")
+
+        self._background(remember)
+
+    def _open_log(self) -> List[SessionRecord]:
+        self._log = self._log_opener(self.data_dir)
+        return list(self._log.records())
+
+    def _log_opened(self, records: List[SessionRecord]) -> None:
+        self._records = records
+        for notice in getattr(self._log, "notices", []):
+            self._show_notice(notice)
+        self._refresh_stats()
+
+    def _ensure_log(self) -> Any:
+        """The open log (worker thread only); opened here if the start-up read failed."""
+        if self._log is None:
+            self._log = self._log_opener(self.data_dir)
+        return self._log
+
+    def _save_record(self, record: SessionRecord) -> None:
+        def append() -> None:
+            self._ensure_log().append(record)
+
+        self._records.append(record)
+        self._background(append)
+        self._refresh_stats()
+
+    # ================================================================== home
+
+    def default_routine(self) -> Optional[Routine]:
+        return self.library.default_routine(self.settings.default_routine or None)
+
+    def _refresh_library_views(self) -> None:
+        default = self.default_routine()
+        if default is None:
+            self.start_title, self.start_detail = "No routine", "Check the exercise files"
+        else:
+            total = build_timeline(default).total_s
+            self.start_title = "Start"
+            self.start_detail = f"{default.name} · {minutes_text(total)}"
+        rows = []
+        for routine in self.library.routines.values():
+            timeline = build_timeline(routine)
+            first = routine.steps[0].exercise
+            rows.append({
+                "routine_id": routine.id, "name": routine.name, "description": routine.description,
+                "length": minutes_text(timeline.total_s), "image": first.image or "",
+                "is_default": default is not None and routine.id == default.id,
+            })
+        self.routines = rows
+        self.routine_choices = {r.id: r.name for r in self.library.routines.values()}
+
+    def _set_notice_from_library(self) -> None:
+        errors = self.library.errors
+        if errors:
+            files = sorted({Path(p.path).name for p in errors})
+            self._show_notice(f"Some exercise files have problems ({', '.join(files)}); "
+                              f"everything else works. Run 'kiosk validate' for details.")
+
+    def add_notice(self, text: str) -> None:
+        self._show_notice(text)
+
+    def _show_notice(self, text: str) -> None:
+        if text not in self._notices:
+            self._notices.append(text)
+        self.notice = self._notices[-1]
+
+    def dismiss_notice(self) -> None:
+        if self.notice in self._notices:
+            self._notices.remove(self.notice)
+        self.notice = self._notices[-1] if self._notices else ""
+
+    def _update_clock(self) -> None:
+        text = self.wall().strftime("%H:%M")
+        if text != self._shown_minute:
+            self._shown_minute = text
+            self.clock_text = text
+        if self.screen not in ("home", "session") and not self.in_session:
+            if self.clock() - self._last_touch >= self._idle_limit():
+                self.go("home")
+
+    def _idle_limit(self) -> float:
+        return DONE_TIMEOUT_S if self.screen == "done" else self.settings.idle_timeout
+
+    def _refresh_stats(self) -> None:
+        today = self.wall().date()
+        stats = compute_stats(self._records, today, weekly_goal=self.settings.weekly_goal,
+                              week_start=self.settings.week_start_index)
+        self.stats = stats
+        self.pain_points = [(day.isoformat(), value) for day, value in pain_history(self._records, today)]
+        self.done_today = stats.done_today
+        self.today_text = "Done today" if stats.done_today else "Not done yet today"
+        self.daily_streak_text = _days(stats.current_daily_streak)
+        self.weekly_streak_text = _weeks(stats.current_weekly_streak)
+
+    # ================================================================== touches and navigation
+
+    def touched(self) -> bool:
+        """Note a touch; False while the guard after a screen change is on (ignore it)."""
+        now = self.clock()
+        self._last_touch = now
+        return now >= self._guard_until
+
+    def go(self, screen: str) -> None:
+        if screen == self.screen:
+            return
+        if self.in_session and screen != "session":
+            return
+        self.confirm_stop = False
+        self._guard_until = self.clock() + START_GUARD_S
+        self._last_touch = self.clock()
+        self.screen = screen
+
+    # ================================================================== session
+
+    def start(self, routine_id: Optional[str] = None) -> bool:
+        """Start a session (the one-tap routine by default). False if one is already running."""
+        if self.in_session or self._closed:
+            return False
+        routine = self.library.routines.get(routine_id) if routine_id else self.default_routine()
+        if routine is None:
+            self._show_notice("That routine is not in the library any more.")
+            return False
+        self._stats_before = self.stats
+        self.timeline = build_timeline(routine)
+        self.speaker.stop()
+        self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall)
+        phrases = [cue.text for cue in self.timeline.cues]
+        self._background(lambda: self.speaker.prepare(phrases), lambda _result: self._update_voice_notice())
+        self.in_session = True
+        self.paused = False
+        self.pain = -1
+        self.last_record = None
+        self.go("session")
+        self.runner.start()
+        self._show_position()
+        self._frame_event = Clock.schedule_interval(self._on_frame, 0)
+        self._set_screen_awake(True)
+        return True
+
+    def _on_frame(self, _dt: float = 0.0) -> None:
+        """Sample the clock once per frame: the screen follows the timeline, never the frame rate."""
+        runner = self.runner
+        if runner is None:
+            return
+        if not runner.finished:
+            runner.tick()
+        self._show_position()
+        self._update_voice_notice()
+        if runner.finished:
+            self._session_ended()
+
+    def tick(self) -> None:
+        self._on_frame()
+
+    def _show_position(self) -> None:
+        runner, timeline = self.runner, self.timeline
+        if runner is None or timeline is None:
+            return
+        position = runner.position()
+        segment = position.segment
+        if segment is None:
+            return
+        steps = len(timeline.routine.steps)
+        self.exercise_name = segment.exercise.name
+        self.segment_title = "Paused" if runner.state is State.PAUSED else SEGMENT_TITLES[segment.kind]
+        self.countdown_text = str(max(0, int(math.ceil(position.seconds_left_in_segment - 1e-9))))
+        self.segment_progress = position.seconds_into_segment / segment.duration_s if segment.duration_s else 1.0
+        self.side_text = (segment.side or "").upper() if segment.step_index < steps and \
+            timeline.routine.steps[segment.step_index].sides != "none" else ""
+        self.set_text = f"Set {segment.set_number} of {segment.set_count}" if segment.set_count > 1 else ""
+        self.step_text = f"Step {segment.step_index + 1} of {steps}"
+        self.next_text = self._next_text(segment.step_index, segment.kind)
+        self.image_source = segment.exercise.image or ""
+        said = runner.caption_cue
+        if said is not None and said.at_s >= segment.start_s - 1e-9:
+            self.caption_text = said.text
+        else:
+            self.caption_text = segment.exercise.caption if segment.kind == "work" else ""
+        self.overall_progress = position.fraction_done
+        self.elapsed_text = f"{clock_text(position.elapsed_s)} / {clock_text(position.total_s)}"
+        self.paused = runner.state is State.PAUSED
+
+    def _next_text(self, step_index: int, kind: str) -> str:
+        """The exercise after this one (during a rest the header already names this one)."""
+        assert self.timeline is not None
+        steps = self.timeline.routine.steps
+        if step_index + 1 < len(steps):
+            return f"Next: {steps[step_index + 1].exercise.name}"
+        return "Last exercise"
+
+    def toggle_pause(self) -> None:
+        if self.runner is not None and not self.runner.finished:
+            self.runner.toggle_pause()
+            self._show_position()
+
+    def skip(self) -> None:
+        if self.runner is not None and not self.runner.finished:
+            self.runner.skip()
+            self._on_frame()
+
+    def back(self) -> None:
+        if self.runner is not None and not self.runner.finished:
+            self.runner.back()
+            self._on_frame()
+
+    def ask_stop(self) -> None:
+        """The first step of stopping: the screen asks before the session ends."""
+        if self.in_session:
+            self.confirm_stop = True
+
+    def cancel_stop(self) -> None:
+        self.confirm_stop = False
+
+    def stop(self) -> None:
+        """Stop for real (after the confirmation or a long press): saved as not completed."""
+        if self.runner is None or self.runner.finished:
+            return
+        self.runner.stop()
+        self._session_ended()
+
+    def _session_ended(self) -> None:
+        runner = self.runner
+        if runner is None or not self.in_session:
+            return
+        if self._frame_event is not None:
+            self._frame_event.cancel()
+            self._frame_event = None
+        self.in_session = False
+        self.confirm_stop = False
+        self._set_screen_awake(False)
+        record = runner.record()
+        self.last_record = record
+        self._save_record(record)
+        if record.completed:
+            self.done_title = "Well done"
+            self.streak_change_text = self._streak_change(record)
+            self.go("done")
+        else:
+            done, total = record.steps_done, len(runner.timeline.routine.steps)
+            self._show_notice(f"Session stopped and saved: {done} of {total} exercises done.")
+            self.go("home")
+
+    def _streak_change(self, record: SessionRecord) -> str:
+        stats = self.stats
+        if stats is None:
+            return ""
+        before = self._stats_before
+        streak = stats.current_daily_streak
+        if before is not None and before.done_today:
+            return f"Another one today. Day {streak} in a row."
+        if streak <= 1:
+            return "Day 1. A good start."
+        return f"Day {streak} in a row."
+
+    def recover(self, message: str) -> None:
+        """After an unexpected error: save any running session, go Home, and say so."""
+        if self._frame_event is not None:
+            self._frame_event.cancel()
+            self._frame_event = None
+        runner = self.runner
+        if self.in_session and runner is not None:
+            if not runner.finished:
+                runner.stop()
+            self.in_session = False
+            self._set_screen_awake(False)
+            self._save_record(runner.record())
+        self.in_session = False
+        self.confirm_stop = False
+        self.screen = "home"
+        self._show_notice(message)
+
+    def rate_pain(self, value: int) -> None:
+        """Save the 0-10 rating with the session just finished."""
+        record = self.last_record
+        if record is None or not 0 <= value <= 10:
+            return
+        self.pain = value
+        updated = replace(record, pain=value)
+        self.last_record = updated
+        self._records = [updated if r.id == record.id else r for r in self._records]
+
+        def save() -> None:
+            self._ensure_log().update_pain(record.id, value)
+
+        self._background(save, lambda _result: self._refresh_stats())
+
+    def _set_screen_awake(self, awake: bool) -> None:
+        from kivy.core.window import Window
+
+        try:
+            Window.allow_screensaver = not awake
+        except Exception:  # a window without the property: nothing to keep awake
+            log.debug("window cannot hold the screen awake")
+
+    def _update_voice_notice(self) -> None:
+        status = self.speaker.status
+        self.voice_notice = "Voice off: follow the captions" if status == "fallback" else ""
+
+    # ================================================================== settings
+
+    def change_setting(self, name: str, value: Any) -> None:
+        """Apply a setting at once and save the settings file in the background."""
+        updated = replace(self.settings, **{name: value})
+        if updated == self.settings:
+            return
+        self.settings = updated
+        if name in ("voice", "voice_id", "speech_rate", "volume", "beeps"):
+            old = self.speaker
+            self.speaker = self._speaker_factory(updated)
+            self._background(old.close)
+            self._update_voice_notice()
+        if name in ("weekly_goal", "week_start"):
+            self._refresh_stats()
+        if name == "default_routine":
+            self._refresh_library_views()
+        if self.config_path is not None:
+            path = self.config_path
+            self._background(lambda: save_settings(path, updated))
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' if count != 1 else ''} in a row"
+
+
+def _weeks(count: int) -> str:
+    return f"{count} week{'s' if count != 1 else ''} on goal"
+

@@ -1,0 +1,76 @@
+"""ExerciseRoot: the whole kiosk as one widget, for `kiosk run` or a host app's ScreenManager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Optional, Type
+
+from kivy.lang import Builder
+from kivy.properties import ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from . import widgets  # noqa: F401  (registers the kiosk's widgets with the kv language)
+from .controller import KioskController
+from .screens.done import DoneScreen
+from .screens.home import HomeScreen
+from .screens.routines import RoutinesScreen
+from .screens.safety import SafetyScreen
+from .screens.session import SessionScreen
+from .screens.settings import SettingsScreen
+from .screens.streaks import StreaksScreen
+
+Builder.load_file(str(Path(__file__).with_name("root.kv")))
+
+SCREENS: Dict[str, Type[Any]] = {
+    "home": HomeScreen,
+    "session": SessionScreen,
+    "done": DoneScreen,
+    "streaks": StreaksScreen,
+    "routines": RoutinesScreen,
+    "settings": SettingsScreen,
+    "safety": SafetyScreen,
+}
+
+
+class ExerciseRoot(BoxLayout):
+    """All six screens, the notice banner, and the tap guard, driven by one controller.
+
+    A host app mounts it like any widget: `Screen().add_widget(ExerciseRoot(controller))`.
+    It starts the controller's clock and background work when it is put on a window's
+    tree, and stops them when removed, so nothing runs while it is not shown.
+    """
+
+    controller = ObjectProperty(None, rebind=True)
+
+    def __init__(self, controller: KioskController, **kwargs: Any) -> None:
+        super().__init__(controller=controller, **kwargs)
+        self.manager = ScreenManager(transition=NoTransition())
+        for name, screen_class in SCREENS.items():
+            self.manager.add_widget(screen_class(name=name, controller=controller))
+        self.add_widget(self.manager)
+        controller.bind(screen=self._show_screen)
+        self.bind(size=self._rescale)
+        self._started = False
+
+    def screen(self, name: str) -> Any:
+        return self.manager.get_screen(name)
+
+    def _show_screen(self, _controller: Any, name: str) -> None:
+        self.manager.current = name
+
+    def _rescale(self, _root: Any, size: Any) -> None:
+        width, height = size
+        self.controller.scale = max(0.5, min(width, height) / 480.0)
+
+    def on_parent(self, _root: Any, parent: Optional[Any]) -> None:
+        if parent is not None and not self._started:
+            self._started = True
+            self.controller.start_up()
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if not self.collide_point(*touch.pos):
+            return False
+        if not self.controller.touched():
+            return True  # just after a screen change: a second tap of a double tap lands here
+        return super().on_touch_down(touch)

@@ -1,0 +1,38 @@
+"""Session: what to do now, how long is left, and thumb-sized controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from .base import KioskScreen, load_kv
+
+
+class StopDialog(BoxLayout):
+    """'Stop the session?' over the whole screen; it swallows every touch outside its buttons."""
+
+    controller = ObjectProperty(None)
+
+    def on_touch_down(self, touch: Any) -> bool:
+        super().on_touch_down(touch)
+        return self.collide_point(*touch.pos)
+
+
+class SessionScreen(KioskScreen):
+    def on_controller(self, _screen: Any, controller: Any) -> None:
+        if controller is not None:
+            controller.bind(confirm_stop=self._show_confirmation)
+
+    def _show_confirmation(self, _controller: Any, asking: bool) -> None:
+        """The stop question covers the controls, so only its own two buttons can be hit."""
+        dialog = self.ids.get("stop_dialog_holder")
+        if dialog is None:
+            return
+        dialog.clear_widgets()
+        if asking:
+            dialog.add_widget(StopDialog(controller=self.controller))
+
+
+load_kv(__file__)

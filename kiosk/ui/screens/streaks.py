@@ -1,0 +1,12 @@
+"""Streaks: the figures of `kiosk stats`, the last weeks day by day, and pain over time."""
+
+from __future__ import annotations
+
+from .base import KioskScreen, load_kv
+
+
+class StreaksScreen(KioskScreen):
+    pass
+
+
+load_kv(__file__)

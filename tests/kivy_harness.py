@@ -1,0 +1,221 @@
+"""A real Kivy window for the UI tests, driven by touches and a fake monotonic clock.
+
+The window is the real SDL2 one on an X display (Xvfb: started here when no display
+is set). Time inside the kiosk comes only from `FakeClock`, so a whole routine can be
+stepped through in a fraction of a second, while Kivy still draws real frames.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, List, Optional, Tuple
+
+SCREENSHOT_DIR = Path(os.environ.get("KIOSK_SCREENSHOT_DIR", Path(__file__).resolve().parent.parent
+                                     / "test-output" / "screenshots"))
+
+
+def _ensure_display() -> None:
+    if os.environ.get("DISPLAY"):
+        return
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        raise RuntimeError("The UI tests need an X display: run them with `bash .ci/setup test` "
+                           "(it installs Xvfb) or under xvfb-run.")
+    number = 90 + os.getpid() % 50
+    server = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    atexit.register(server.terminate)
+    os.environ["DISPLAY"] = f":{number}"
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.05)  # polling for the X socket to appear; there is no event to wait on
+
+
+def prepare_kivy() -> None:
+    """Environment Kivy must see before its first import."""
+    if "kivy.clock" in sys.modules:
+        raise RuntimeError("import kivy_harness before anything from kivy: it configures Kivy's clock")
+    _ensure_display()
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+    from kivy.config import Config
+
+    Config.set("graphics", "maxfps", "0")  # frames come when the test asks, never a sleep between
+    Config.set("graphics", "width", "800")
+    Config.set("graphics", "height", "480")
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+prepare_kivy()
+
+from kivy.base import EventLoop  # noqa: E402
+from kivy.clock import Clock  # noqa: E402
+from kivy.core.window import Window  # noqa: E402
+from kivy.tests.common import UnitTestTouch  # noqa: E402
+from kivy.uix.widget import Widget  # noqa: E402
+
+from kiosk.catalog import Library  # noqa: E402
+from kiosk.config import Settings  # noqa: E402
+from kiosk.ui.controller import SAFETY_SEEN, KioskController  # noqa: E402
+from kiosk.ui.root import ExerciseRoot  # noqa: E402
+
+
+class FakeClock:
+    """The kiosk's monotonic clock, moved only by the test; Kivy's Clock follows it too."""
+
+    def __init__(self, start: float = 5000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+FAKE_TIME = FakeClock()
+Clock.time = FAKE_TIME  # Kivy's intervals and hold timers run on the same fake time as the kiosk
+
+
+class Kiosk:
+    """One ExerciseRoot on the window, with the means to touch it and move time."""
+
+    def __init__(self, library: Library, data_dir: Path, *, settings: Optional[Settings] = None,
+                 size: Tuple[int, int] = (800, 480), today: dt.date = dt.date(2026, 11, 26),
+                 config_path: Optional[Path] = None, speaker_factory: Optional[Callable[[Settings], Any]] = None,
+                 log_opener: Optional[Callable[[Path], Any]] = None, first_start: bool = False) -> None:
+        if not first_start:  # the safety note has been read on this kiosk before
+            data_dir.mkdir(parents=True, exist_ok=True)
+            (data_dir / SAFETY_SEEN).touch()
+        EventLoop.ensure_window()
+        self.window = EventLoop.window
+        self.window.size = size
+        self.clock = FAKE_TIME
+        wall_start = dt.datetime.combine(today, dt.time(9, 0)).astimezone()
+        origin = self.clock.now
+        self.wall = lambda: wall_start + dt.timedelta(seconds=self.clock.now - origin)
+        extra = {}
+        if log_opener is not None:
+            extra["log_opener"] = log_opener
+        self.controller = KioskController(library, settings or Settings(), data_dir=data_dir,
+                                          config_path=config_path, clock=self.clock, wall=self.wall,
+                                          speaker_factory=speaker_factory, **extra)
+        self.root = ExerciseRoot(self.controller)
+        self.window.add_widget(self.root)
+        self.frames(3)
+        self.settle()
+
+    # ------------------------------------------------------------------ time
+    def frames(self, count: int = 1) -> None:
+        for _ in range(count):
+            EventLoop.idle()
+
+    def settle(self) -> None:
+        """Let background work finish and its results reach the screen."""
+        assert self.controller.wait_idle(20), "background work did not finish"
+        self.frames(2)
+
+    def advance(self, seconds: float, step: float = 0.5, draw_every: float = 5.0) -> None:
+        """Move the fake clock forward in `step`s; Kivy's Clock ticks at each, and a full
+        frame is drawn every `draw_every` seconds of fake time and at the end."""
+        target = self.clock.now + seconds
+        drawn = self.clock.now
+        while self.clock.now < target:
+            self.clock.now = min(target, self.clock.now + step)
+            if self.clock.now - drawn >= draw_every or self.clock.now >= target:
+                self.frames(1)
+                drawn = self.clock.now
+            else:
+                Clock.tick()
+
+    # ------------------------------------------------------------------ touch
+    def tap(self, widget: Widget, hold: float = 0.0) -> None:
+        """A finger down and up on the centre of a widget (held `hold` seconds of Kivy time).
+
+        A widget inside a scrolling list is scrolled into view first, as a person would."""
+        self.scroll_into_view(widget)
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.frames(1)
+        if hold:
+            self.advance(hold, step=1 / 30, draw_every=hold)
+        touch.touch_up()
+        self.frames(2)
+
+    def scroll_into_view(self, widget: Widget) -> None:
+        from kivy.uix.scrollview import ScrollView
+
+        node = widget.parent
+        while node is not None and node is not node.parent:
+            if isinstance(node, ScrollView):
+                node.scroll_to(widget, padding=10, animate=False)
+                self.frames(2)
+                return
+            node = node.parent
+
+    def tap_at(self, x: float, y: float) -> None:
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.frames(1)
+        touch.touch_up()
+        self.frames(2)
+
+    def screen(self, name: Optional[str] = None) -> Any:
+        return self.root.screen(name or self.controller.screen)
+
+    def widget(self, screen: str, widget_id: str) -> Any:
+        return self.root.screen(screen).ids[widget_id]
+
+    # ------------------------------------------------------------------ looking
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        self.frames(2)
+        written = Path(self.window.screenshot(str(SCREENSHOT_DIR / f"{name}.png")))
+        final = SCREENSHOT_DIR / f"{name}.png"
+        written.replace(final)
+        return final
+
+    def pixels(self) -> Tuple[int, int, bytes]:
+        """The window's current RGBA pixels, bottom row first (as OpenGL reads them)."""
+        from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+
+        self.frames(1)
+        width, height = self.window.size
+        return width, height, glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE)
+
+    def close(self) -> None:
+        self.controller.shut_down()
+        self.window.remove_widget(self.root)
+        self.frames(1)
+
+
+def walk(widget: Widget) -> Iterator[Widget]:
+    yield widget
+    for child in widget.children:
+        yield from walk(child)
+
+
+def visible(widget: Widget) -> bool:
+    """On screen for the person: not hidden by opacity or a zero size anywhere up the tree."""
+    node: Optional[Widget] = widget
+    while node is not None and node is not node.parent:
+        if node.opacity == 0 or node.width <= 1 or node.height <= 1:
+            return False
+        node = node.parent
+    return True
+
+
+def texts(widget: Widget) -> List[str]:
+    return [w.text for w in walk(widget) if getattr(w, "text", "")]
