@@ -301,3 +301,25 @@ def test_kiosk_run_draws_a_first_frame_as_a_real_app(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "kiosk: first frame drawn" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_session_added_over_ssh_shows_when_home_comes_back(kiosk: Kiosk, data_dir: Path) -> None:
+    assert kiosk.widget("home", "today").text == "Not done yet today"
+    assert kiosk_main(["--data-dir", str(data_dir), "log", "add", "--date", "2026-11-26"]) == 0
+    kiosk.tap(kiosk.widget("home", "streaks_button"))
+    kiosk.settle()
+    assert kiosk.widget("streaks", "current_daily").value == "1"
+    kiosk.tap(kiosk.widget("streaks", "home_button"))
+    kiosk.settle()
+    assert kiosk.widget("home", "today").text == "Done today"
+
+
+def test_midnight_moves_today_on(kiosk: Kiosk) -> None:
+    kiosk.tap(kiosk.widget("home", "start_button"))
+    kiosk.controller.stop()
+    kiosk.advance(2)
+    kiosk.controller.go("home")
+    kiosk.settle()
+    kiosk.advance(15 * 3600, step=60.0, draw_every=3600)  # 09:00 to past midnight
+    assert kiosk.widget("home", "clock").text == "00:00"
+    assert kiosk.controller.stats.today == dt.date(2026, 11, 27)

@@ -286,10 +286,9 @@ class KioskController(EventDispatcher):
         return list(self._log.records())
 
     def _log_opened(self, records: List[SessionRecord]) -> None:
-        self._records = records
         for notice in getattr(self._log, "notices", []):
             self._show_notice(notice)
-        self._refresh_stats()
+        self._records_read(records)
 
     def _ensure_log(self) -> Any:
         """The open log (worker thread only); opened here if the start-up read failed."""
@@ -351,10 +350,13 @@ class KioskController(EventDispatcher):
         self.notice = self._notices[-1] if self._notices else ""
 
     def _update_clock(self) -> None:
-        text = self.wall().strftime("%H:%M")
+        now = self.wall()
+        text = now.strftime("%H:%M")
         if text != self._shown_minute:
             self._shown_minute = text
             self.clock_text = text
+            if self.stats is not None and self.stats.today != now.date():
+                self._refresh_stats()  # past midnight: "today" has moved on
         if self.screen not in ("home", "session") and not self.in_session:
             if self.clock() - self._last_touch >= self._idle_limit():
                 self.go("home")
@@ -390,6 +392,16 @@ class KioskController(EventDispatcher):
         self._guard_until = self.clock() + START_GUARD_S
         self._last_touch = self.clock()
         self.screen = screen
+        if screen in ("home", "streaks") and self._log is not None:
+            # The log may have changed under us (`kiosk log add` over SSH): read it again.
+            self._background(self._read_records, self._records_read)
+
+    def _read_records(self) -> List[SessionRecord]:
+        return list(self._ensure_log().records())
+
+    def _records_read(self, records: List[SessionRecord]) -> None:
+        self._records = records
+        self._refresh_stats()
 
     # ================================================================== session
 
