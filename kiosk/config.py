@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import yamldoc
 from .catalog import FieldSpec, Report, check_keys, read_value
+from .night import NIGHT_MODES, parse_clock
 from .streaks import WEEKDAYS, parse_week_start
 from .yamldoc import Mapping, Problem, Scalar, YamlError
 
@@ -44,6 +45,10 @@ class Settings:
     """Turn the picture by 0, 90, 180 or 270 degrees (90 or 270 for a portrait screen)."""
     fullscreen: bool = True
     """Fill the screen; `kiosk run --windowed` overrides it for development."""
+    night_mode: str = "off"
+    """At night the idle Home screen goes dark: off, dim or blank. A tap wakes it."""
+    night_start: str = "22:00"
+    night_end: str = "07:00"
 
     @property
     def week_start_index(self) -> int:
@@ -65,6 +70,9 @@ SETTING_FIELDS: Tuple[FieldSpec, ...] = (
     FieldSpec("rotation", "count", "Turn the picture: 0, 90, 180 or 270.", choices=("0", "90", "180", "270"),
               minimum=0, maximum=270, default=0),
     FieldSpec("fullscreen", "bool", "Fill the screen.", default=True),
+    FieldSpec("night_mode", "choice", "At night the idle screen goes dark.", choices=NIGHT_MODES, default="off"),
+    FieldSpec("night_start", "clock", "When the night starts, like 22:00.", default="22:00"),
+    FieldSpec("night_end", "clock", "When the night ends, like 07:00.", default="07:00"),
 )
 
 
@@ -90,6 +98,13 @@ def load_settings(path: Path) -> Tuple[Settings, Tuple[Problem, ...]]:
         if spec.name not in document.entries:
             continue
         node = document.entries[spec.name][1]
+        if spec.kind == "clock":
+            text = node.raw if isinstance(node, Scalar) else ""
+            try:
+                values[spec.name] = parse_clock(text).strftime("%H:%M")
+            except ValueError as error:
+                report.error(node, f"{spec.name!r} in the settings: {error}")
+            continue
         if spec.kind == "paths":
             folders = _read_paths(node, path.parent, report)
             if folders is not None:

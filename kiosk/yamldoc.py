@@ -56,6 +56,8 @@ class Node:
 @dataclass
 class Scalar(Node):
     value: Any = None
+    raw: str = ""
+    """The text as written: `6:45` is the number 405 to YAML 1.1, but a time to a person."""
 
 
 @dataclass
@@ -160,7 +162,7 @@ class _Builder:
                 stack.append(Sequence(line, col))
                 pending_keys.append(None)
             elif isinstance(event, yaml.ScalarEvent):
-                scalar = Scalar(line, col, self._scalar_value(event))
+                scalar = Scalar(line, col, self._scalar_value(event), event.value)
                 document = self._attach(stack, pending_keys, scalar, document)
         return document
 

@@ -87,3 +87,15 @@ def test_voice_and_screen_settings_are_checked(tmp_path: Path) -> None:
     assert (settings.volume, settings.rotation, settings.voice) == (0.8, 0, True)
     assert (settings.speech_rate, settings.idle_timeout, settings.fullscreen, settings.voice_id) == \
         (200, 30.0, False, "en-gb")
+
+
+def test_night_schedule_settings(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "night_mode: blank\nnight_start: '21:30'\nnight_end: 6:45\n")
+    settings, problems = load_settings(path)
+    assert problems == ()
+    assert (settings.night_mode, settings.night_start, settings.night_end) == ("blank", "21:30", "06:45")
+    path = write(tmp_path / "c.yaml", "night_mode: dark\nnight_start: 25:00\n")
+    settings, problems = load_settings(path)
+    assert [(p.line, p.col) for p in problems] == [(1, 13), (2, 14)]
+    assert "did you mean" not in problems[1].message and "not a time like 22:00" in problems[1].message
+    assert (settings.night_mode, settings.night_start) == ("off", "22:00")

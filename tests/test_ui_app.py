@@ -323,3 +323,26 @@ def test_midnight_moves_today_on(kiosk: Kiosk) -> None:
     kiosk.advance(15 * 3600, step=60.0, draw_every=3600)  # 09:00 to past midnight
     assert kiosk.widget("home", "clock").text == "00:00"
     assert kiosk.controller.stats.today == dt.date(2026, 11, 27)
+
+
+def test_the_idle_screen_blanks_at_night_and_a_tap_only_wakes_it(shipped_library, data_dir: Path) -> None:
+    from kiosk.config import Settings
+
+    settings = Settings(night_mode="blank", night_start="21:00", night_end="07:00", idle_timeout=60)
+    driver = Kiosk(shipped_library, data_dir, settings=settings)  # the fake day starts at 09:00
+    try:
+        driver.advance(11 * 3600, step=30.0, draw_every=3600)  # 20:00: still day
+        assert driver.controller.night == ""
+        driver.advance(3600 + 90, step=30.0, draw_every=600)  # past 21:00 and a minute idle
+        assert driver.controller.night == "blank"
+        width, height, pixels = driver.pixels()
+        assert set(pixels[i:i + 3] for i in range(0, len(pixels), 4 * 997)) == {b"\x00\x00\x00"}
+        driver.tap(driver.widget("home", "start_button"))
+        assert driver.controller.night == "" and not driver.controller.in_session
+        driver.advance(2)
+        driver.tap(driver.widget("home", "start_button"))
+        assert driver.controller.in_session
+        driver.advance(120, step=1.0)
+        assert driver.controller.night == "", "never dark during a session"
+    finally:
+        driver.close()

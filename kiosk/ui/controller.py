@@ -28,6 +28,7 @@ from .. import paths
 from ..catalog import Library
 from ..config import Settings, save_settings
 from ..model import Routine, SessionRecord
+from ..night import in_night, parse_clock
 from ..runner import SessionRunner, local_now
 from ..session import State
 from ..streaks import StreakStats, compute_stats, pain_history
@@ -105,6 +106,8 @@ class KioskController(EventDispatcher):
     """A short message for the person at the display (a broken file, a recovered log)."""
     voice_notice = StringProperty("")
     """"Voice off" when the voice has fallen back to captions and beeps."""
+    night = StringProperty("")
+    """"dim" or "blank" while the idle kiosk is dark for the night; empty otherwise."""
     scale = NumericProperty(1.0)
     """Size unit: 1.0 on a 480-pixel short side; the kv multiplies every size by it."""
 
@@ -351,6 +354,9 @@ class KioskController(EventDispatcher):
 
     def _update_clock(self) -> None:
         now = self.wall()
+        self._update_night(now)
+        if self.night == "blank":
+            return  # nothing on show: no redraw, nothing to keep the Pi busy
         text = now.strftime("%H:%M")
         if text != self._shown_minute:
             self._shown_minute = text
@@ -360,6 +366,19 @@ class KioskController(EventDispatcher):
         if self.screen not in ("home", "session") and not self.in_session:
             if self.clock() - self._last_touch >= self._idle_limit():
                 self.go("home")
+
+    def _update_night(self, now: dt.datetime) -> None:
+        """Go dark at night once nobody has touched the idle Home screen for a while."""
+        settings = self.settings
+        if settings.night_mode == "off" or self.in_session:
+            self.night = ""
+            return
+        dark = in_night(now.time(), parse_clock(settings.night_start), parse_clock(settings.night_end))
+        if not dark:
+            self.night = ""
+        elif not self.night and self.screen == "home" and \
+                self.clock() - self._last_touch >= settings.idle_timeout:
+            self.night = settings.night_mode
 
     def _idle_limit(self) -> float:
         return DONE_TIMEOUT_S if self.screen == "done" else self.settings.idle_timeout
@@ -378,9 +397,18 @@ class KioskController(EventDispatcher):
     # ================================================================== touches and navigation
 
     def touched(self) -> bool:
-        """Note a touch; False while the guard after a screen change is on (ignore it)."""
+        """Note a touch; False while the guard after a screen change is on (ignore it).
+
+        A touch on the dark night screen only wakes it: it must not press what is under it.
+        """
         now = self.clock()
         self._last_touch = now
+        if self.night:
+            self.night = ""
+            self._guard_until = now + START_GUARD_S
+            self._shown_minute = ""
+            self._update_clock()
+            return False
         return now >= self._guard_until
 
     def go(self, screen: str) -> None:
