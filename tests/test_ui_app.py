@@ -346,3 +346,27 @@ def test_the_idle_screen_blanks_at_night_and_a_tap_only_wakes_it(shipped_library
         assert driver.controller.night == "", "never dark during a session"
     finally:
         driver.close()
+
+
+def test_the_next_session_tries_the_voice_again(shipped_library, data_dir: Path) -> None:
+    from kiosk.voice import SilentSpeaker
+
+    made = []
+
+    def factory(settings):
+        made.append(SilentSpeaker("fallback" if len(made) < 2 else "voice"))  # start-up, 1st session
+        return made[-1]
+
+    driver = Kiosk(shipped_library, data_dir, speaker_factory=factory)
+    try:
+        driver.tap(driver.widget("home", "start_button"))
+        driver.advance(1)
+        assert driver.widget("session", "voice_notice").text.startswith("Voice off")
+        driver.controller.stop()
+        driver.advance(2)
+        driver.tap(driver.widget("home", "start_button"))
+        driver.advance(1)
+        assert len(made) == 3 and driver.controller.speaker is made[2]
+        assert driver.widget("session", "voice_notice").text == ""
+    finally:
+        driver.close()

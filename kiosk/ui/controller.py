@@ -443,6 +443,8 @@ class KioskController(EventDispatcher):
             return False
         self._stats_before = self.stats
         self.timeline = build_timeline(routine)
+        if self.speaker.status == "fallback":
+            self._replace_speaker()  # every session gives the voice another chance
         self.speaker.stop()
         self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall)
         phrases = [cue.text for cue in self.timeline.cues]
@@ -613,6 +615,12 @@ class KioskController(EventDispatcher):
         except Exception:  # a window without the property: nothing to keep awake
             log.debug("window cannot hold the screen awake")
 
+    def _replace_speaker(self) -> None:
+        old = self.speaker
+        self.speaker = self._speaker_factory(self.settings)
+        self._background(old.close)
+        self._update_voice_notice()
+
     def _update_voice_notice(self) -> None:
         status = self.speaker.status
         self.voice_notice = "Voice off: follow the captions" if status == "fallback" else ""
@@ -626,10 +634,7 @@ class KioskController(EventDispatcher):
             return
         self.settings = updated
         if name in ("voice", "voice_id", "speech_rate", "volume", "beeps"):
-            old = self.speaker
-            self.speaker = self._speaker_factory(updated)
-            self._background(old.close)
-            self._update_voice_notice()
+            self._replace_speaker()
         if name in ("weekly_goal", "week_start"):
             self._refresh_stats()
         if name == "default_routine":
