@@ -582,7 +582,7 @@ def _load_file(path: Path, problems: List[Problem], exercises: Dict[str, _RawExe
     check_keys(document, FILE_FIELDS, "a library file", report)
     if not ({"exercises", "routines"} & set(document.entries)):
         report.error(document, "a library file needs an 'exercises:' or 'routines:' list")
-    for key, reader in (("exercises", _read_exercise), ("routines", _read_routine)):
+    for key in ("exercises", "routines"):
         if key not in document.entries:
             continue
         items = document.entries[key][1]

@@ -15,7 +15,7 @@ from typing import List, Tuple
 
 import pytest
 
-from kiosk import cli, paths
+from kiosk import cli
 from kiosk.audio import NullAudio
 from kiosk.config import Settings
 from kiosk.play import ScaledClock, cue_line, play_routine, play_session
