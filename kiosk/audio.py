@@ -10,11 +10,10 @@ the back end reports it in `problem` and the session carries on with captions.
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import wave
@@ -22,6 +21,8 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+
+from .atomic import write_atomically
 
 Clock = Callable[[], float]
 
@@ -89,18 +90,13 @@ def _write_samples(path: Path, info: WavInfo, samples: "array[int]") -> None:
     data = array("h", samples)
     if sys.byteorder == "big":
         data.byteswap()
-    handle, temp = tempfile.mkstemp(prefix=".", suffix=".wav.tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(handle, "wb") as stream, wave.open(stream, "wb") as out:
-            out.setnchannels(info.channels)
-            out.setsampwidth(2)
-            out.setframerate(info.frame_rate)
-            out.writeframes(data.tobytes())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(info.channels)
+        out.setsampwidth(2)
+        out.setframerate(info.frame_rate)
+        out.writeframes(data.tobytes())
+    write_atomically(path, buffer.getvalue(), durable=False)  # a cache: made again if lost
 
 
 SILENCE_LEVEL = 300

@@ -6,13 +6,12 @@ is read through the same safe YAML door as the library.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import yamldoc
+from .atomic import write_atomically
 from .catalog import FieldSpec, Report, check_keys, read_value
 from .night import NIGHT_MODES, parse_clock
 from .streaks import WEEKDAYS, parse_week_start
@@ -154,22 +153,7 @@ def save_settings(path: Path, settings: Settings) -> None:
             for key, value in asdict(settings).items() if value != defaults[key]}
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# home-exercise-kiosk settings; see README.md for every key.\n" + (yamldoc.dump(data) if data else "")
-    handle, temp = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    directory = os.open(str(path.parent), os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_atomically(path, text.encode("utf-8"))
 
 
 def settings_json(settings: Settings) -> Dict[str, Any]:

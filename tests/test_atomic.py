@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk import atomic
+
+
+def test_replaces_the_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "folder"
+    tmp_path.mkdir()
+    target = tmp_path / "file.txt"
+    target.write_bytes(b"old")
+    atomic.write_atomically(target, b"new content")
+    assert target.read_bytes() == b"new content"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path = tmp_path / "folder"
+    tmp_path.mkdir()
+    target = tmp_path / "file.txt"
+    target.write_bytes(b"old")
+
+    def broken_replace(source: str, destination: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic.write_atomically(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_durable_writes_sync_file_and_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    atomic.write_atomically(tmp_path / "a", b"x")
+    assert len(synced) == 2
+    synced.clear()
+    atomic.write_atomically(tmp_path / "b", b"x", durable=False)
+    assert synced == []
