@@ -370,3 +370,12 @@ def test_the_next_session_tries_the_voice_again(shipped_library, data_dir: Path)
         assert driver.widget("session", "voice_notice").text == ""
     finally:
         driver.close()
+
+
+def test_closing_the_app_mid_session_saves_it_as_not_completed(shipped_library, data_dir: Path) -> None:
+    driver = Kiosk(shipped_library, data_dir)
+    driver.tap(driver.widget("home", "start_button"))
+    driver.advance(40)
+    driver.close()
+    saved = records(data_dir)
+    assert len(saved) == 1 and not saved[0].completed and saved[0].active_s == pytest.approx(40, abs=0.6)

@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -211,10 +212,11 @@ class KioskController(EventDispatcher):
         """Record a session still running, then release the worker, the voice and the log."""
         if self._closed:
             return
-        self._closed = True
-        if self.runner is not None and not self.runner.finished:
+        if self.runner is not None and self.in_session:
             self.runner.stop()
             self._save_record(self.runner.record())
+            self.in_session = False
+        self._closed = True
         for event in (self._frame_event, self._minute_event):
             if event is not None:
                 event.cancel()
@@ -237,7 +239,10 @@ class KioskController(EventDispatcher):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            pending[0].exception(timeout=remaining)
+            try:
+                pending[0].exception(timeout=remaining)
+            except FutureTimeout:
+                return False
 
     # ================================================================== background work
 
