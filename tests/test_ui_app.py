@@ -70,6 +70,13 @@ def test_double_tap_on_start_runs_one_session(kiosk: Kiosk, data_dir: Path) -> N
     assert len(records(data_dir)) == 1
 
 
+def test_the_screen_is_kept_awake_only_during_a_session(kiosk: Kiosk) -> None:
+    kiosk.tap(kiosk.widget("home", "start_button"))
+    assert kiosk.window.allow_screensaver is False
+    kiosk.controller.stop()
+    assert kiosk.window.allow_screensaver is True
+
+
 def test_pause_holds_the_countdown_and_resume_continues(kiosk: Kiosk) -> None:
     kiosk.tap(kiosk.widget("home", "start_button"))
     kiosk.advance(4)
@@ -289,17 +296,20 @@ def test_portrait_screen_keeps_everything_on_screen(shipped_library, data_dir: P
         driver.close()
 
 
-def test_kiosk_run_draws_a_first_frame_as_a_real_app(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rotation, shown", [(0, "800x480, rotation 0"), (90, "480x800, rotation 90")])
+def test_kiosk_run_draws_a_first_frame_as_a_real_app(tmp_path: Path, rotation: int, shown: str) -> None:
     import os
     import subprocess
     import sys
 
+    config = tmp_path / "config.yaml"
+    config.write_text(f"rotation: {rotation}\n", encoding="utf-8")
     env = dict(os.environ, KIOSK_DATA_DIR=str(tmp_path / "data"), KIVY_HOME=str(tmp_path / "kivy"),
-               SDL_AUDIODRIVER="dummy", XDG_CACHE_HOME=str(tmp_path / "cache"))
+               SDL_AUDIODRIVER="dummy", XDG_CACHE_HOME=str(tmp_path / "cache"), KIOSK_CONFIG=str(config))
     result = subprocess.run([sys.executable, "-m", "kiosk", "run", "--windowed", "--check"], env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "kiosk: first frame drawn" in result.stdout
+    assert f"kiosk: first frame drawn ({shown})" in result.stdout
     assert "Traceback" not in result.stderr
 
 

@@ -96,7 +96,8 @@ def run_app(options: AppOptions) -> int:
 
                 def first_frame_drawn(*_args: Any) -> None:
                     Window.unbind(on_flip=first_frame_drawn)
-                    print("kiosk: first frame drawn", flush=True)
+                    print(f"kiosk: first frame drawn ({Window.width}x{Window.height}, "
+                          f"rotation {Window.rotation})", flush=True)
                     Clock.schedule_once(lambda _dt: self.stop(), 0)
 
                 Window.bind(on_flip=first_frame_drawn)
