@@ -389,3 +389,40 @@ def test_closing_the_app_mid_session_saves_it_as_not_completed(shipped_library, 
     driver.close()
     saved = records(data_dir)
     assert len(saved) == 1 and not saved[0].completed and saved[0].active_s == pytest.approx(40, abs=0.6)
+
+
+def test_under_systemd_it_reports_ready_pings_the_watchdog_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    address = str(tmp_path / "notify.sock")
+    notify.bind(address)
+    notify.settimeout(60)
+    env = dict(os.environ, KIOSK_DATA_DIR=str(tmp_path / "data"), KIVY_HOME=str(tmp_path / "kivy"),
+               SDL_AUDIODRIVER="dummy", XDG_CACHE_HOME=str(tmp_path / "cache"), NOTIFY_SOCKET=address,
+               WATCHDOG_USEC="1000000", KIVY_NO_CONSOLELOG="1")
+    errors = tmp_path / "stderr.txt"
+    with open(errors, "w") as stderr:
+        app = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--windowed"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        states: list = []
+
+        def wait_for(state: str) -> None:
+            while not any(message.split("\n")[0] == state for message in states):
+                states.append(notify.recv(256).decode())
+
+        wait_for("READY=1")
+        wait_for("WATCHDOG=1")
+        app.send_signal(signal.SIGTERM)
+        wait_for("STOPPING=1")
+        assert app.wait(timeout=60) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+        notify.close()
+    assert "Traceback" not in errors.read_text()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Sequence, Tuple
 from .. import paths
 from ..catalog import load_library
 from ..config import Settings, load_settings
+from ..watchdog import Watchdog
 
 log = logging.getLogger("kiosk")
 
@@ -47,7 +49,13 @@ def configure_kivy(settings: Settings, options: AppOptions) -> None:
     else:
         Config.set("graphics", "fullscreen", "0")
         Config.set("graphics", "show_cursor", "1")
-    Config.set("input", "mouse", "mouse,disable_multitouch")
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        # Under a desktop the compositor delivers the touchscreen as the pointer. A second
+        # reader of the same panel (Kivy's default probesysfs) would turn one tap into two.
+        for option in Config.options("input"):
+            Config.remove_option("input", option)
+        Config.set("input", "mouse", "mouse,disable_multitouch")
+    # On the console the installer's Kivy config names the one touch reader; keep it.
 
 
 def build_controller(options: AppOptions, settings: Settings, settings_problems: Sequence[Any] = ()) -> Any:
@@ -83,6 +91,7 @@ def run_app(options: AppOptions) -> int:
     from .root import ExerciseRoot
 
     controller = build_controller(options, settings, problems)
+    watchdog = Watchdog.from_environment()
 
     class KioskApp(App):
         title = "Home exercise kiosk"
@@ -91,8 +100,13 @@ def run_app(options: AppOptions) -> int:
             return ExerciseRoot(controller)
 
         def on_start(self) -> None:
+            from kivy.core.window import Window
+
+            watchdog.ready_on_first_frame(Window)
+            watchdog.install_on_clock(Clock)
+            # systemctl stop/restart sends SIGTERM: stop like a closed window, saving the session.
+            signal.signal(signal.SIGTERM, lambda *_args: Clock.schedule_once(lambda _dt: self.stop()))
             if options.check:
-                from kivy.core.window import Window
 
                 def first_frame_drawn(*_args: Any) -> None:
                     Window.unbind(on_flip=first_frame_drawn)
@@ -103,6 +117,7 @@ def run_app(options: AppOptions) -> int:
                 Window.bind(on_flip=first_frame_drawn)
 
         def on_stop(self) -> None:
+            watchdog.stopping()
             controller.shut_down()
 
     handler = friendly_errors(controller)

@@ -1,0 +1,345 @@
+"""The Raspberry Pi installer, run into staging trees (--root): file by file, twice, then off again."""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from kiosk import install
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = "var/lib/home-exercise-kiosk"
+
+
+def run_installer(root: Path, *options: str, capsys: pytest.CaptureFixture[str]) -> Tuple[int, str]:
+    status = install.main(["--root", str(root), "--source", str(REPO), *options])
+    return status, capsys.readouterr().out
+
+
+def snapshot(root: Path) -> Dict[str, Tuple[str, str, str]]:
+    """Every path under root: its kind, its content's sha256 (or link target), its mode."""
+    tree: Dict[str, Tuple[str, str, str]] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            relative = str(path.relative_to(root))
+            if path.is_symlink():
+                tree[relative] = ("link", os.readlink(path), "")
+            elif path.is_dir():
+                tree[relative] = ("dir", "", oct(path.stat().st_mode & 0o7777))
+            else:
+                tree[relative] = ("file", hashlib.sha256(path.read_bytes()).hexdigest(),
+                                  oct(path.stat().st_mode & 0o7777))
+    return tree
+
+
+def files(root: Path) -> List[str]:
+    return sorted(path for path, (kind, _, _) in snapshot(root).items() if kind != "dir")
+
+
+def commands(root: Path) -> List[List[str]]:
+    ledger = json.loads((root / "staged-host.json").read_text(encoding="utf-8"))
+    return [entry["argv"] for entry in ledger["commands"]]
+
+
+def record(root: Path) -> Dict[str, Any]:
+    data: Dict[str, Any] = json.loads((root / "opt/home-exercise-kiosk/installed.json").read_text(encoding="utf-8"))
+    return data
+
+
+def input_section(path: Path) -> Dict[str, str]:
+    parser = configparser.RawConfigParser()
+    parser.read(path, encoding="utf-8")
+    return dict(parser.items("input"))
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o7777
+
+
+CONSOLE_FILES = {
+    # installed path: (file in the checkout, mode)
+    "etc/systemd/system/home-exercise-kiosk.service": ("systemd/system/home-exercise-kiosk.service", 0o644),
+    "etc/sysusers.d/home-exercise-kiosk.conf": ("systemd/sysusers.d/home-exercise-kiosk.conf", 0o644),
+    "usr/local/bin/kiosk": ("systemd/bin/kiosk", 0o755),
+    "opt/home-exercise-kiosk/doc/raspberry-pi.md": ("docs/raspberry-pi.md", 0o644),
+}
+
+
+# --------------------------------------------------------------------------- console set-up
+
+def test_console_install_puts_each_file_in_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    status, _ = run_installer(root, capsys=capsys)
+    assert status == 0
+    for installed, (shipped, mode) in CONSOLE_FILES.items():
+        assert (root / installed).read_bytes() == (REPO / shipped).read_bytes(), installed
+        assert mode_of(root / installed) == mode, installed
+    kivy_config = root / STATE / "kivy/config.ini"
+    assert mode_of(kivy_config) == 0o640
+    assert input_section(kivy_config) == dict(install.INPUT_PROVIDERS["console"])
+    template = configparser.RawConfigParser()
+    template.read(REPO / "systemd/kivy/config.ini", encoding="utf-8")
+    written = configparser.RawConfigParser()
+    written.read(kivy_config, encoding="utf-8")
+    for section in template.sections():
+        assert dict(written.items(section)) == dict(template.items(section)), section
+    for folder in ("", "/data", "/kivy"):
+        assert mode_of(root / (STATE + folder)) == 0o750
+    assert mode_of(root / "var/cache/home-exercise-kiosk") == 0o750
+    assert files(root) == sorted([*CONSOLE_FILES, f"{STATE}/kivy/config.ini",
+                                  "opt/home-exercise-kiosk/installed.json", "staged-host.json"])
+
+
+def test_console_install_runs_these_commands_in_this_order(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    venv_python = "/opt/home-exercise-kiosk/venv/bin/python"
+    assert commands(root) == [
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "--no-install-recommends", *install.APT_PACKAGES],
+        ["systemd-sysusers", "/etc/sysusers.d/home-exercise-kiosk.conf"],
+        [install._system_python(), "-m", "venv", "/opt/home-exercise-kiosk/venv"],
+        [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", str(REPO)],
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "home-exercise-kiosk.service"],
+        ["systemctl", "restart", "home-exercise-kiosk.service"],
+    ]
+
+
+def test_the_record_names_every_owner(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    owners = {entry["path"]: entry.get("owner") for entry in record(root)["paths"]}
+    assert owners["/etc/systemd/system/home-exercise-kiosk.service"] == "root:root"
+    assert owners["/usr/local/bin/kiosk"] == "root:root"
+    for path in ("/var/lib/home-exercise-kiosk", "/var/lib/home-exercise-kiosk/data",
+                 "/var/lib/home-exercise-kiosk/kivy/config.ini", "/var/cache/home-exercise-kiosk"):
+        assert owners[path] == "kiosk:kiosk", path
+    assert record(root)["mode"] == "console"
+
+
+def test_a_second_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    before = snapshot(root)
+    status, output = run_installer(root, capsys=capsys)
+    assert status == 0
+    assert "nothing to change" in output
+    assert snapshot(root) == before  # the command ledger is in the tree, so no command ran either
+
+
+def test_a_changed_app_is_reinstalled_and_restarted(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    done = len(commands(root))
+    monkeypatch.setattr(install, "source_digest", lambda _source: "a newer checkout")
+    run_installer(root, capsys=capsys)
+    new = commands(root)[done:]
+    assert [argv[1:4] for argv in new[:1]] == [["-m", "pip", "install"]]
+    assert new[1:] == [["systemctl", "restart", "home-exercise-kiosk.service"]]
+
+
+def test_a_changed_unit_is_reloaded_and_restarted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    done = len(commands(root))
+    unit = root / "etc/systemd/system/home-exercise-kiosk.service"
+    unit.write_text(unit.read_text() + "# edited by hand\n")
+    status, output = run_installer(root, capsys=capsys)
+    assert status == 0
+    assert unit.read_bytes() == (REPO / "systemd/system/home-exercise-kiosk.service").read_bytes()
+    assert commands(root)[done:] == [["systemctl", "daemon-reload"],
+                                     ["systemctl", "restart", "home-exercise-kiosk.service"]]
+
+
+def test_uninstall_keeps_the_data_then_purge_removes_it(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    log = root / STATE / "data/sessions.json"
+    log.write_text('{"sessions": {}}')
+    done = len(commands(root))
+
+    status, output = run_installer(root, "--uninstall", capsys=capsys)
+    assert status == 0
+    assert files(root) == sorted([f"{STATE}/data/sessions.json", f"{STATE}/kivy/config.ini", "staged-host.json"])
+    assert commands(root)[done:] == [["systemctl", "disable", "--now", "home-exercise-kiosk.service"],
+                                     ["systemctl", "daemon-reload"]]
+    assert "kept the session log and settings" in output
+
+    before = snapshot(root)
+    status, output = run_installer(root, "--uninstall", capsys=capsys)
+    assert (status, snapshot(root)) == (0, before)
+    assert "nothing to change" in output
+
+    status, _ = run_installer(root, "--uninstall", "--purge", capsys=capsys)
+    assert status == 0
+    assert files(root) == ["staged-host.json"]
+    assert commands(root)[-1] == ["userdel", "kiosk"]
+
+
+def test_purge_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    status, _ = run_installer(root, "--uninstall", "--purge", capsys=capsys)
+    assert status == 0
+    assert files(root) == ["staged-host.json"]
+    ledger = json.loads((root / "staged-host.json").read_text())
+    assert (ledger["users"], ledger["enabled"], ledger["active"]) == ({}, [], [])
+
+
+# --------------------------------------------------------------------------- the Kivy touch set-up
+
+@pytest.mark.parametrize("mode", sorted(install.INPUT_PROVIDERS))
+def test_exactly_one_way_for_a_touch_to_reach_kivy(mode: str) -> None:
+    providers = dict(install.INPUT_PROVIDERS[mode])
+    readers_of_dev_input = [value for value in providers.values() if not value.startswith("mouse")]
+    assert providers["mouse"].startswith("mouse"), "kept for a real mouse; app.py asks for it anyway"
+    if mode == "console":
+        # Kivy reads the panel itself; the unit stops SDL from also making clicks of it.
+        assert readers_of_dev_input == ["probesysfs,provider=mtdev,select_all=0"]
+        unit = (REPO / "systemd/system/home-exercise-kiosk.service").read_text()
+        assert "Environment=SDL_TOUCH_MOUSE_EVENTS=0" in unit.splitlines()
+    else:
+        # The compositor hands touches to SDL as clicks; nothing else may read the panel.
+        assert readers_of_dev_input == []
+
+
+def test_an_existing_kivy_config_keeps_its_settings_but_gets_one_touch_provider(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    config = root / STATE / "kivy/config.ini"
+    config.parent.mkdir(parents=True)
+    config.write_text("[graphics]\nmaxfps = 30\n\n[input]\nmouse = mouse\n"
+                      "mtdev_%(name)s = probesysfs,provider=mtdev\nhid_%(name)s = probesysfs,provider=hidinput\n"
+                      "\n[postproc]\ndouble_tap_time = 250\n")
+    run_installer(root, capsys=capsys)
+    assert input_section(config) == dict(install.INPUT_PROVIDERS["console"])
+    parser = configparser.RawConfigParser()
+    parser.read(config)
+    assert parser.get("graphics", "maxfps") == "30"
+    assert parser.get("postproc", "double_tap_time") == "250"
+
+    # Kivy rewrites the file when it upgrades it (comments gone, keys reordered): that is
+    # not a reason for the installer to touch it again.
+    rewritten = configparser.RawConfigParser()
+    rewritten.read(config)
+    with open(config, "w", encoding="utf-8") as stream:
+        rewritten.write(stream)
+    before = snapshot(root)
+    status, output = run_installer(root, capsys=capsys)
+    assert (status, snapshot(root)) == (0, before)
+
+
+def test_a_panel_specific_provider_line_is_respected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A resistive panel needs hidinput: one reader is one reader, the installer leaves it."""
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    config = root / STATE / "kivy/config.ini"
+    custom = config.read_text().replace("probesysfs,provider=mtdev,select_all=0",
+                                        "probesysfs,provider=hidinput,select_all=1,match=ADS7846")
+    config.write_text(custom)
+    run_installer(root, capsys=capsys)
+    assert config.read_text() == custom
+    config.write_text(custom + "hid_%(name)s = probesysfs,provider=hidinput\n")
+    run_installer(root, capsys=capsys)
+    assert input_section(config) == dict(install.INPUT_PROVIDERS["console"]), "a second reader is mended"
+
+
+# --------------------------------------------------------------------------- desktop set-up
+
+def test_desktop_install_second_run_and_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    home = "home/kiosk-test-desktop-user"
+    status, output = run_installer(root, "--desktop", "kiosk-test-desktop-user", capsys=capsys)
+    assert status == 0, output
+    expected = {
+        "etc/systemd/user/home-exercise-kiosk.service": "systemd/user/home-exercise-kiosk.service",
+        f"{home}/.config/autostart/home-exercise-kiosk.desktop": "systemd/autostart/home-exercise-kiosk.desktop",
+        "opt/home-exercise-kiosk/doc/raspberry-pi.md": "docs/raspberry-pi.md",
+    }
+    for installed, shipped in expected.items():
+        assert (root / installed).read_bytes() == (REPO / shipped).read_bytes(), installed
+    kivy_config = root / home / ".local/state/home-exercise-kiosk/kivy/config.ini"
+    assert input_section(kivy_config) == dict(install.INPUT_PROVIDERS["desktop"])
+    assert os.readlink(root / "usr/local/bin/kiosk") == "/opt/home-exercise-kiosk/venv/bin/kiosk"
+    assert files(root) == sorted([*expected, str(kivy_config.relative_to(root)), "usr/local/bin/kiosk",
+                                  "opt/home-exercise-kiosk/installed.json", "staged-host.json"])
+    owners = {entry["path"]: entry.get("owner") for entry in record(root)["paths"]}
+    assert owners[f"/{home}/.config/autostart/home-exercise-kiosk.desktop"] == \
+        "kiosk-test-desktop-user:kiosk-test-desktop-user"
+    ran = commands(root)
+    assert not any(argv[0] in ("systemd-sysusers", "userdel") for argv in ran), "no service user on a desktop"
+    assert ["systemctl", "enable", "home-exercise-kiosk.service"] not in ran, "the autostart entry starts it"
+
+    before = snapshot(root)
+    status, output = run_installer(root, "--desktop", "kiosk-test-desktop-user", capsys=capsys)
+    assert (status, snapshot(root)) == (0, before)
+
+    status, _ = run_installer(root, "--uninstall", capsys=capsys)
+    assert status == 0
+    assert files(root) == sorted([str(kivy_config.relative_to(root)), "staged-host.json"])
+
+
+# --------------------------------------------------------------------------- refusals
+
+def test_a_file_someone_else_put_there_is_not_overwritten(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    theirs = root / "usr/local/bin/kiosk"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("#!/bin/sh\necho another kiosk\n")
+    status = install.main(["--root", str(root), "--source", str(REPO)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "/usr/local/bin/kiosk exists and was not put there by this installer" in captured.err
+    assert files(root) == ["usr/local/bin/kiosk"]
+
+
+def test_switching_set_ups_needs_an_uninstall_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    status = install.main(["--root", str(root), "--source", str(REPO), "--desktop", "someone"])
+    assert status == 1
+    assert "run with --uninstall first" in capsys.readouterr().err
+
+
+def test_without_root_it_refuses_to_touch_the_machine(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert install.main(["--source", str(REPO)]) == 1
+    assert "run it as root" in capsys.readouterr().err
+
+
+def test_purge_only_with_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert install.main(["--root", str(tmp_path), "--purge"]) == 1
+    assert "--purge goes with --uninstall" in capsys.readouterr().err
+
+
+def test_the_real_host_only_reads_the_machine_when_asked() -> None:
+    """The questions the real installer asks before acting (the answers here are this machine's)."""
+    host = install.RealHost(Path("/"))
+    assert host.user_exists("root") and not host.user_exists("kiosk-test-nobody")
+    assert host.owned_by(Path("/"), "root:root")
+    if shutil.which("dpkg-query"):
+        assert host.missing_packages(["dpkg", "kiosk-test-no-such-package"]) == ["kiosk-test-no-such-package"]
+    assert host.path(install.SYSTEM_UNIT) == Path("/etc/systemd/system/home-exercise-kiosk.service")
+
+
+def test_the_shell_entry_point_runs_the_installer(tmp_path: Path) -> None:
+    result = subprocess.run(["sh", str(REPO / "systemd/install.sh"), "--root", str(tmp_path / "pi")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Installing home-exercise-kiosk (console set-up)" in result.stdout
+    assert (tmp_path / "pi/etc/systemd/system/home-exercise-kiosk.service").is_file()
