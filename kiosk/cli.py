@@ -18,6 +18,7 @@ from typing import Any, Callable, List, Optional, Sequence, TextIO
 
 from . import __version__, paths
 from .catalog import Library, json_schema, load_library
+from .clockcheck import read_clock
 from .config import Settings, load_settings
 from .model import SessionRecord
 from .timeline import build_timeline
@@ -176,6 +177,9 @@ def _open_log(ctx: Context) -> Any:
         raise UserError(f"cannot open the session log in {ctx.data_dir}: {error.strerror or error}") from None
     for notice in log.notices:
         ctx.warn(f"kiosk: {notice}")
+    repaired = log.repair_clock(read_clock())
+    if repaired:
+        ctx.warn(f"kiosk: dated {_count(len(repaired), 'session')} saved while the clock was wrong")
     return log
 
 
@@ -212,7 +216,7 @@ def cmd_log_list(ctx: Context) -> int:
         print("No sessions yet.", file=ctx.out)
         return 0
     for r in records:
-        state = "done" if r.completed else "stopped"
+        state = ("done" if r.completed else "stopped") + (" (clock?)" if r.clock_unverified else "")
         pain = f"  pain {r.pain}" if r.pain is not None else ""
         print(f"{r.local_date}  {r.routine:<24} {state:<8} {_clock(r.active_s):>6}  {r.source}{pain}", file=ctx.out)
     print(f"{len(records)} sessions", file=ctx.out)
@@ -379,7 +383,9 @@ def cmd_play(ctx: Context) -> int:
         print("Stopped before the session began; nothing recorded.", file=ctx.out)
         return 130
     with _open_log(ctx) as log:
-        log.append(outcome.record)
+        stored = log.append(outcome.record)
+    if stored.clock_unverified:
+        ctx.warn("kiosk: the clock looks wrong, so this session counts towards streaks once the clock is right")
     if outcome.record.completed:
         print(f"Well done: {routine.name} recorded for {outcome.record.local_date}.", file=ctx.out)
         return 0

@@ -8,8 +8,9 @@ session records.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Tuple
 
 SIDES = ("both", "left", "right", "none")
@@ -143,6 +144,14 @@ class SessionRecord:
     steps_skipped: int = 0
     pain: Optional[int] = None
     source: str = "kiosk"
+    clock_monotonic_s: Optional[float] = None
+    """The monotonic clock at the start: with the boot id, it can date the session again."""
+    clock_boot_id: str = ""
+    """The boot that monotonic time belongs to (/proc/sys/kernel/random/boot_id); empty if unknown."""
+    clock_unverified: bool = False
+    """The wall clock looked wrong when this was saved: left out of streaks until dated again."""
+    clock_repaired_from: str = ""
+    """After a repair, the start the wrong clock gave, kept as evidence; empty otherwise."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Fields written by a newer version; kept so nothing is lost on rewrite."""
 
@@ -151,15 +160,38 @@ class SessionRecord:
         "planned_s", "active_s", "completed", "steps_done", "steps_skipped", "pain",
         "source",
     )
+    CLOCK_FIELDS = ("clock_monotonic_s", "clock_boot_id", "clock_unverified", "clock_repaired_from")
+    """Evidence about the wall clock; written only when it says something, so records
+    from the command line and from older versions keep their shape."""
 
     @property
     def date(self) -> dt.date:
         return dt.date.fromisoformat(self.local_date)
 
+    @property
+    def started(self) -> dt.datetime:
+        """The start as an aware UTC datetime."""
+        return parse_utc(self.started_utc)
+
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.FIELDS}
+        for name in self.CLOCK_FIELDS:
+            value = getattr(self, name)
+            if value is not None and value != "" and value is not False:
+                data[name] = value
         data.update(self.extra)
         return data
+
+    def redated(self, started: dt.datetime) -> "SessionRecord":
+        """The same session moved to start at `started` (aware, in the local zone wanted).
+
+        The length is kept; the local date and offset follow the new start.
+        """
+        if started.tzinfo is None:
+            raise ValueError("session times must carry their UTC offset")
+        length = parse_utc(self.ended_utc) - parse_utc(self.started_utc)
+        return replace(self, started_utc=_utc_text(started), ended_utc=_utc_text(started + length),
+                       local_date=started.date().isoformat(), utc_offset=_offset_text(started))
 
     @classmethod
     def create(cls, *, routine: str, started: dt.datetime, ended: dt.datetime, planned_s: float,
@@ -168,16 +200,13 @@ class SessionRecord:
         """A new record from aware local datetimes: the local date is the day it was done."""
         if started.tzinfo is None or ended.tzinfo is None:
             raise ValueError("session times must carry their UTC offset")
-        offset = started.utcoffset() or dt.timedelta(0)
-        minutes = int(offset.total_seconds() // 60)
-        sign = "+" if minutes >= 0 else "-"
         return cls(
             id=uuid.uuid4().hex,
             routine=routine,
             started_utc=_utc_text(started),
             ended_utc=_utc_text(ended),
             local_date=started.date().isoformat(),
-            utc_offset=f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}",
+            utc_offset=_offset_text(started),
             planned_s=round(planned_s, 3),
             active_s=round(active_s, 3),
             completed=completed,
@@ -230,6 +259,14 @@ class SessionRecord:
         if source not in SOURCES:
             raise ValueError(f"session field 'source' must be one of {', '.join(SOURCES)}, not {source!r}")
         started = text("started_utc")
+        monotonic = data.get("clock_monotonic_s")
+        if monotonic is not None and (isinstance(monotonic, bool) or not isinstance(monotonic, (int, float))
+                                      or not math.isfinite(monotonic)):
+            raise ValueError(f"session field 'clock_monotonic_s' must be a number or empty, not {monotonic!r}")
+        unverified = data.get("clock_unverified", False)
+        if not isinstance(unverified, bool):
+            raise ValueError(f"session field 'clock_unverified' must be true or false, not {unverified!r}")
+        known = cls.FIELDS + cls.CLOCK_FIELDS
         return cls(
             id=text("id"),
             routine=text("routine"),
@@ -244,9 +281,26 @@ class SessionRecord:
             steps_skipped=count("steps_skipped"),
             pain=pain,
             source=source,
-            extra={key: value for key, value in data.items() if key not in cls.FIELDS},
+            clock_monotonic_s=None if monotonic is None else float(monotonic),
+            clock_boot_id=text("clock_boot_id", ""),
+            clock_unverified=unverified,
+            clock_repaired_from=text("clock_repaired_from", ""),
+            extra={key: value for key, value in data.items() if key not in known},
         )
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """A stored time as an aware datetime; 'Z' is read even where fromisoformat (before 3.11) refuses it."""
+    moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _offset_text(moment: dt.datetime) -> str:
+    offset = moment.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

@@ -15,6 +15,9 @@ from kiosk.model import SessionRecord
 
 CSV_FIELDS = SessionRecord.FIELDS
 """Column order of an export; an import needs every one of them, in any order."""
+CLOCK_COLUMNS = SessionRecord.CLOCK_FIELDS
+"""Optional columns after those: exported when any record has clock evidence, so a
+session saved under a wrong clock stays flagged on a new SD card."""
 
 _REQUIRED_TEXT = ("id", "routine")
 _OFFSET = re.compile(r"[+-]\d{2}:\d{2}\Z")
@@ -34,11 +37,16 @@ def export_csv(records: Iterable[SessionRecord], stream: TextIO) -> None:
     """Write a header row and one row per record.
 
     Only the known fields are written: fields a newer version kept in `extra` are not.
+    The clock columns are added only when some record has something in them.
     """
+    records = list(records)
+    columns = CSV_FIELDS
+    if any(name in record.to_dict() for record in records for name in CLOCK_COLUMNS):
+        columns = CSV_FIELDS + CLOCK_COLUMNS
     writer = csv.writer(stream)
-    writer.writerow(CSV_FIELDS)
+    writer.writerow(columns)
     for record in records:
-        writer.writerow([_cell(getattr(record, name)) for name in CSV_FIELDS])
+        writer.writerow([_cell(getattr(record, name)) for name in columns])
 
 
 def import_csv(stream: TextIO, source_name: str) -> List[SessionRecord]:
@@ -75,7 +83,7 @@ def _check_header(header: List[str], source_name: str) -> Dict[str, int]:
     missing = [name for name in CSV_FIELDS if name not in columns]
     if missing:
         raise CsvImportError(source_name, 1, f"the header lacks column {', '.join(missing)}")
-    unknown = [name for name in columns if name not in CSV_FIELDS]
+    unknown = [name for name in columns if name not in CSV_FIELDS + CLOCK_COLUMNS]
     if unknown:
         raise CsvImportError(source_name, 1, f"the header has unknown column {', '.join(map(repr, unknown))}")
     if len(columns) != len(header):
@@ -89,7 +97,9 @@ def _parse_row(row: List[str], columns: Dict[str, int], source_name: str,
         raise CsvImportError(source_name, line,
                              f"expected {len(columns)} fields, found {len(row)}")
     data: Dict[str, Any] = {}
-    for name in CSV_FIELDS:
+    for name in CSV_FIELDS + CLOCK_COLUMNS:
+        if name not in columns:
+            continue  # an optional clock column (only the required ones are checked in the header)
         cell = row[columns[name]]
         try:
             data[name] = _PARSERS.get(name, _text)(cell)
@@ -131,11 +141,15 @@ def _utc_offset(cell: str) -> str:
     return cell
 
 
-def _seconds(cell: str) -> float:
+def _number(cell: str) -> float:
     try:
-        value = float(cell)
+        return float(cell)
     except ValueError:
         raise ValueError(f"{cell!r} is not a number") from None
+
+
+def _seconds(cell: str) -> float:
+    value = _number(cell)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{cell!r} is not a number of seconds >= 0")
     return value
@@ -158,6 +172,23 @@ def _flag(cell: str) -> bool:
     return lowered == "true"
 
 
+def _monotonic(cell: str) -> Optional[float]:
+    if not cell.strip():
+        return None
+    value = _number(cell)
+    if not math.isfinite(value):
+        raise ValueError(f"{cell!r} is not a finite number")
+    return value
+
+
+def _optional_flag(cell: str) -> bool:
+    return _flag(cell) if cell.strip() else False
+
+
+def _optional_timestamp(cell: str) -> str:
+    return _timestamp(cell) if cell.strip() else ""
+
+
 def _pain(cell: str) -> Optional[int]:
     if not cell.strip():
         return None
@@ -178,4 +209,7 @@ _PARSERS: Dict[str, Callable[[str], Any]] = {
     "steps_done": _count,
     "steps_skipped": _count,
     "pain": _pain,
+    "clock_monotonic_s": _monotonic,
+    "clock_unverified": _optional_flag,
+    "clock_repaired_from": _optional_timestamp,
 }

@@ -8,8 +8,10 @@ position always comes from the one monotonic clock it was given.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Callable, Optional, Tuple
 
+from .clockcheck import checked, read_boot_id
 from .model import Cue, SessionRecord
 from .session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tick
 from .timeline import Position, Timeline
@@ -28,13 +30,21 @@ def local_now() -> dt.datetime:
 
 class SessionRunner:
     def __init__(self, timeline: Timeline, *, clock: MonotonicClock, speaker: Speaker,
-                 wall: WallClock = local_now, source: str = "kiosk") -> None:
+                 wall: WallClock = local_now, source: str = "kiosk", boot_id: Optional[str] = None,
+                 newest_start: Optional[dt.datetime] = None) -> None:
+        """`clock` should be the system's monotonic clock (or a test's stand-in for it): the
+        record keeps its start so a session saved under a wrong wall clock can be dated
+        again. `boot_id` None means this machine's current boot. `newest_start` is the
+        newest trusted start in the log (`clockcheck.newest_trusted_start`), so the record
+        is flagged here already if the wall clock is behind it, as the log would flag it."""
         self.timeline = timeline
         self.session = Session(timeline)
         self.clock = clock
         self.speaker = speaker
         self.wall = wall
         self.source = source
+        self.boot_id = boot_id
+        self.newest_start = newest_start
         self.caption_cue: Optional[Cue] = None
         """The last phrase handed out (not a count): what the voice is saying, for the screen."""
         self._started_wall: Optional[dt.datetime] = None
@@ -100,7 +110,9 @@ class SessionRunner:
         """The log record of the session, once it has ended. The same record every call.
 
         The end time is the start plus the monotonic time that passed, so a wall
-        clock that jumps during a session cannot change how long it lasted.
+        clock that jumps during a session cannot change how long it lasted. A start
+        the wall clock cannot have been right about is flagged unverified (the log checks
+        again, against its newest session, when the record is appended).
         """
         if not self.finished:
             raise RuntimeError("the session has not ended")
@@ -110,9 +122,12 @@ class SessionRunner:
             assert self.session.started_at is not None and self.session.ended_at is not None
             started = self._started_wall or self.wall()
             ended = started + dt.timedelta(seconds=self.session.ended_at - self.session.started_at)
-            self._record = SessionRecord.create(
+            record = SessionRecord.create(
                 routine=summary.routine_id, started=started, ended=ended,
                 planned_s=summary.planned_s, active_s=summary.active_s, completed=summary.completed,
                 steps_done=summary.steps_done, steps_skipped=summary.steps_skipped, source=self.source,
             )
+            record = replace(record, clock_monotonic_s=round(self.session.started_at, 6),
+                             clock_boot_id=self.boot_id if self.boot_id is not None else read_boot_id())
+            self._record = checked(record, self.newest_start)
         return self._record

@@ -3,7 +3,9 @@
 TinyDB's own JSONStorage rewrites the file in place, so a power cut mid-write can
 leave a broken log and lose every streak. Here each write goes to a temp file that
 is fsynced and renamed over the log, the previous version is kept as a backup, and a
-damaged log is set aside (never deleted) and restored from that backup on open.
+damaged log is set aside (never deleted) and restored from that backup on open, with
+every whole record that can still be read from the damaged files salvaged on top.
+Appending also applies the clock rules of `clockcheck` under the lock.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +27,7 @@ from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Document, Table
 
+from kiosk.clockcheck import ClockReading, checked, newest_trusted_start, redated, reference_of, repairs
 from kiosk.model import SessionRecord
 
 LOG_NAME = "sessions.json"
@@ -93,6 +97,8 @@ def parse_log(path: Path, content: bytes) -> Tables:
         raise CorruptLogError(path, f"it is not UTF-8 text ({error})") from None
     except ValueError as error:
         raise CorruptLogError(path, f"it is not valid JSON ({error})") from None
+    except RecursionError:
+        raise CorruptLogError(path, "it is nested too deeply to be a log") from None
     if not isinstance(tables, dict):
         raise CorruptLogError(path, "it is not a JSON object of tables")
     for table_name, documents in tables.items():
@@ -228,16 +234,20 @@ class SessionLog:
     """Every session the kiosk has recorded, for streaks, pain notes and export.
 
     Build one with `SessionLog.open(data_dir)` or `SessionLog.memory()`. Messages
-    about repairs made while opening are in `notices`, for the UI to show.
+    about repairs made while opening are in `notices` (in full) and `screen_notices`
+    (short, for the UI to show).
     """
 
     def __init__(self, database: TinyDB, lock: _LogLock, path: Optional[Path] = None,
-                 notices: Optional[List[str]] = None) -> None:
+                 notices: Optional[List[str]] = None, screen_notices: Optional[List[str]] = None) -> None:
         self._database = database
         self._table: Table = database.table(SESSIONS_TABLE, cache_size=0)
         self._lock = lock
         self.path = path
         self.notices: List[str] = list(notices or [])
+        """What a repair at opening did, in full: for stderr and the app's log."""
+        self.screen_notices: List[str] = list(screen_notices if screen_notices is not None else self.notices)
+        """The same in a short line each, for the person at the screen."""
 
     @classmethod
     def open(cls, data_dir: Path, *, now: Optional[Callable[[], dt.datetime]] = None) -> SessionLog:
@@ -249,9 +259,9 @@ class SessionLog:
         try:
             with lock:
                 storage = AtomicJSONStorage(path)
-                notices = _repair_if_damaged(storage, now or _utc_now)
+                notices, screen_notices = _repair_if_damaged(storage, now or _utc_now)
                 storage.read()
-                return cls(TinyDB(storage=lambda: storage), lock, path, notices)
+                return cls(TinyDB(storage=lambda: storage), lock, path, notices, screen_notices)
         except BaseException:
             lock.close()
             raise
@@ -261,14 +271,64 @@ class SessionLog:
         """A log that lives only in this process: for tests and dry runs."""
         return cls(TinyDB(storage=MemoryStorage), _LogLock(None))
 
-    def append(self, record: SessionRecord) -> None:
-        """Add one finished session; its id must be new."""
+    def append(self, record: SessionRecord) -> SessionRecord:
+        """Add one finished session; its id must be new. Returns the record as stored.
+
+        A session timed here that starts before the newest trusted one is stored flagged
+        unverified (the clock must have been wrong); a trusted one dates again the
+        unverified sessions of its own boot. The check runs under the lock, so it holds
+        for every process that writes.
+        """
         if not isinstance(record, SessionRecord):
             raise TypeError(f"expected a SessionRecord, not {type(record).__name__}")
         with self._editing():
             if self._find(record.id) is not None:
                 raise ValueError(f"a session with id {record.id!r} is already in the log")
-            self._table.insert(Document(record.to_dict(), doc_id=self._next_doc_id()))
+            stored = record
+            if record.clock_monotonic_s is not None and not record.clock_unverified:
+                stored = checked(record, newest_trusted_start(self._documents()))
+            self._table.insert(Document(stored.to_dict(), doc_id=self._next_doc_id()))
+            reference = reference_of(stored)
+            if reference is not None:
+                candidates = self._unverified_of_boot(reference.boot_id)
+                self._write_repairs([fixed for fixed in (redated(candidate, reference) for candidate in candidates)
+                                     if fixed is not None])
+        return stored
+
+    def repair_clock(self, reading: ClockReading, zone: Optional[dt.tzinfo] = None) -> List[SessionRecord]:
+        """Date again the unverified sessions of this reading's boot; return them as now stored.
+
+        Nothing happens unless the reading itself is plausible. Call it when the app
+        starts and now and then (the clock may have been synced since the last session).
+        """
+        with self._editing():
+            candidates = self._unverified_of_boot(reading.boot_id)
+            if not candidates:
+                return []
+            fixed = repairs(candidates, reading, newest_trusted_start(self._documents()), zone)
+            self._write_repairs(fixed)
+        return fixed
+
+    def _unverified_of_boot(self, boot_id: str) -> List[SessionRecord]:
+        if not boot_id:
+            return []
+        return [SessionRecord.from_dict(document) for document in self._documents()
+                if document.get("clock_unverified") is True and document.get("clock_boot_id") == boot_id]
+
+    def _write_repairs(self, fixed: List[SessionRecord]) -> None:
+        """Store re-dated records in one write (the old start stays in `clock_repaired_from`)."""
+        if not fixed:
+            return
+        by_id = {record.id: record.to_dict() for record in fixed}
+        doc_ids = [int(doc_id) for doc_id, document in self._stored_documents().items()
+                   if document.get("id") in by_id]
+
+        def redate(document: Dict[str, Any]) -> None:
+            replacement = by_id[document["id"]]
+            document.clear()
+            document.update(replacement)
+
+        self._table.update(redate, doc_ids=doc_ids)
 
     def records(self) -> List[SessionRecord]:
         """All sessions, oldest first."""
@@ -375,10 +435,16 @@ class SessionLog:
                 raise
 
 
-def _repair_if_damaged(storage: AtomicJSONStorage, now: Callable[[], dt.datetime]) -> List[str]:
-    """Set a damaged log aside and restore the backup; return what was done, for people.
+def _repair_if_damaged(storage: AtomicJSONStorage,
+                       now: Callable[[], dt.datetime]) -> Tuple[List[str], List[str]]:
+    """Set a damaged log aside, restore the backup and salvage what else can be read.
 
-    Runs under the log lock, before TinyDB reads or writes anything.
+    Returns what was done twice: in full (paths, reasons) for stderr and the app's log,
+    and in one short line for the screen.
+
+    Runs under the log lock, before TinyDB reads or writes anything. The damaged files
+    are kept (linked aside before the repaired log replaces them), so a crash part way
+    through only means the repair runs again at the next start.
     """
     path, backup_path = storage.path, storage.backup_path
     try:
@@ -388,43 +454,156 @@ def _repair_if_damaged(storage: AtomicJSONStorage, now: Callable[[], dt.datetime
     if size:
         try:
             storage.read()
-            return []
+            return [], []
         except CorruptLogError as error:
             problem = f"was damaged ({error.reason})"
     elif _has_content(backup_path):
         problem = "was missing" if size is None else "was empty"
     else:
-        return []
+        return [], []
 
     stamp = _aside_stamp(now())
     message = f"The session log {path} {problem}"
-    if size is not None:
-        message += f"; it was kept as {_move_aside(path, stamp)}"
+    from_log: List[Dict[str, Any]] = []
+    unreadable = 0
+    if size:
+        from_log, unreadable = salvage_records(path.read_bytes())
+    log_aside = _keep_aside(path, stamp) if size is not None else None
+    if log_aside is not None:
+        message += f"; it was kept as {log_aside}"
 
-    if not _has_content(backup_path):
-        return [message + ". There was no backup, so the log starts empty."]
-    backup_content = backup_path.read_bytes()
-    try:
-        tables = parse_log(backup_path, backup_content)
-    except CorruptLogError as error:
-        backup_aside = _move_aside(backup_path, stamp)
-        return [message + f". The backup was damaged too ({error.reason}); it was kept as "
-                f"{backup_aside}. The log starts empty."]
-    replace_file_atomically(path, backup_content)
+    tables: Tables = {}
+    backup_aside: Optional[Path] = None
+    backup_problem = ""
+    from_backup: List[Dict[str, Any]] = []
+    if _has_content(backup_path):
+        backup_content = backup_path.read_bytes()
+        try:
+            tables = parse_log(backup_path, backup_content)
+        except CorruptLogError as error:
+            backup_problem = error.reason
+            from_backup, more_unreadable = salvage_records(backup_content)
+            unreadable += more_unreadable
+            backup_aside = _keep_aside(backup_path, stamp)
+    backup_state = "damaged" if backup_aside is not None else "good" if tables else "none"
     restored = len(tables.get(SESSIONS_TABLE, {}))
-    sessions = "1 session" if restored == 1 else f"{restored} sessions"
-    return [message + f"; restored {sessions} from the backup "
-            "(the last change before the damage may be missing)."]
+    recovered = _merge_salvage(tables, from_backup + from_log)
+
+    if tables:
+        replace_file_atomically(path, json.dumps(tables, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    elif path.exists():
+        os.unlink(path)  # kept aside above
+        fsync_directory(path.parent)
+    if backup_aside is not None:
+        _remove_if_present(backup_path)  # kept aside above
+        fsync_directory(path.parent)
+    kept = len(tables.get(SESSIONS_TABLE, {}))
+    short = f"The session log {problem.split(' (')[0]} and has been repaired: {_sessions(kept)} kept"
+    if unreadable:
+        short += f", {unreadable} damaged {'one' if unreadable == 1 else 'ones'} could not be read"
+    short += ". The damaged file was kept for a look later."
+    return [message + _repair_summary(backup_state, backup_problem, backup_aside, restored, recovered, unreadable)], \
+        [short]
 
 
-def _move_aside(path: Path, stamp: str) -> Path:
-    """Rename a damaged file to a name no other file has; it is evidence, never deleted."""
+def _repair_summary(backup_state: str, backup_problem: str, backup_aside: Optional[Path], restored: int,
+                    recovered: int, unreadable: int) -> str:
+    """The rest of the repair notice: what the backup gave, what was salvaged, what was not."""
+    if backup_state == "damaged":
+        text = f". The backup was damaged too ({backup_problem}); it was kept as {backup_aside}"
+    elif backup_state == "good":
+        text = f"; restored {_sessions(restored)} from the backup"
+    else:
+        text = ". There was no backup"
+    if recovered:
+        source = "the damaged files" if backup_state == "damaged" else "the damaged log"
+        text += f". {_sessions(recovered).capitalize()} recovered from {source}."
+    elif backup_state == "good":
+        text += " (the last change before the damage may be missing)."
+    elif backup_state == "damaged":
+        text += ". The log starts empty."
+    else:
+        text += ", so the log starts empty."
+    if unreadable:
+        noun = "record" if unreadable == 1 else "records"
+        text += f" {unreadable} damaged {noun} could not be read; only the kept copy has what is left of them."
+    return text
+
+
+_DOCUMENT_START = re.compile(r'"[0-9]+"\s*:\s*\{')
+"""Where a stored document starts: its numeric TinyDB id, then an object."""
+
+
+def salvage_records(content: bytes) -> Tuple[List[Dict[str, Any]], int]:
+    """Every whole, valid session record in a damaged log's bytes, and how many pieces that
+    looked like records were not; a later copy of an id wins (it is the newer).
+
+    Linear: each candidate is decoded once, and text inside a record already read is skipped.
+    """
+    text = content.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    found: Dict[str, Dict[str, Any]] = {}
+    unreadable = 0
+    read_up_to = 0
+    for match in _DOCUMENT_START.finditer(text):
+        start = match.end() - 1
+        if start < read_up_to:
+            continue
+        try:
+            document, end = decoder.raw_decode(text, start)
+            if "\ufffd" in text[start:end]:
+                raise ValueError("a byte of it is not UTF-8")
+            SessionRecord.from_dict(document)
+        except (ValueError, RecursionError):
+            unreadable += 1
+            continue
+        found[document["id"]] = document
+        read_up_to = end
+    return list(found.values()), unreadable
+
+
+def _merge_salvage(tables: Tables, salvaged: List[Dict[str, Any]]) -> int:
+    """Put salvaged records into the restored tables, a salvaged copy replacing the backup's
+    (it is newer); return how many were new or changed."""
+    sessions = tables.setdefault(SESSIONS_TABLE, {})
+    by_id = {document.get("id"): doc_id for doc_id, document in sessions.items()}
+    next_doc_id = max((int(doc_id) for doc_id in sessions), default=0) + 1
+    changed = 0
+    for document in salvaged:
+        doc_id = by_id.get(document["id"])
+        if doc_id is not None:
+            if sessions[doc_id] != document:
+                sessions[doc_id] = document
+                changed += 1
+            continue
+        sessions[str(next_doc_id)] = document
+        by_id[document["id"]] = str(next_doc_id)
+        next_doc_id += 1
+        changed += 1
+    if not sessions:
+        del tables[SESSIONS_TABLE]
+    return changed
+
+
+def _sessions(count: int) -> str:
+    return "1 session" if count == 1 else f"{count} sessions"
+
+
+def _keep_aside(path: Path, stamp: str) -> Path:
+    """Give a damaged file a second name no other file has; it is evidence, never deleted.
+
+    A hard link (or, without them, a synced copy) leaves the original in place until
+    the repaired file replaces it.
+    """
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")
     counter = 1
     while aside.exists():
         counter += 1
         aside = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-    os.rename(path, aside)
+    try:
+        os.link(path, aside)
+    except OSError:
+        os.replace(_write_synced_temp(aside, path.read_bytes()), aside)
     fsync_directory(path.parent)
     return aside
 

@@ -3,6 +3,8 @@
 No clock is read here: `today` is always passed in, so the kiosk, the CLI and the tests
 all decide what "today" is. A day is the local date the person lived (the record's
 `local_date`), never a UTC date, so time zones and DST cannot move a session to another day.
+A session saved while the wall clock looked wrong (`clock_unverified`) counts nowhere
+until `clockcheck` has dated it again: a guessed day could make or break a streak.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class StreakStats:
     weeks: Tuple[Week, ...]
     """The grid, oldest first; the last week is the one holding `today`."""
     total_sessions: int
-    """Every record dated up to today, completed or not."""
+    """Every record dated up to today, completed or not (unverified ones have no date yet)."""
     completed_sessions: int
 
     def to_json(self) -> Dict[str, Any]:
@@ -123,6 +125,8 @@ def _summarise(records: Iterable[SessionRecord], today: dt.date) -> _LogSummary:
     total_sessions = 0
     completed_sessions = 0
     for record in records:
+        if record.clock_unverified:
+            continue  # saved under a wall clock that looked wrong: its day is unknown until repaired
         day = record.date
         if day > today:
             continue  # a wrong clock wrote it; it says nothing about the streak

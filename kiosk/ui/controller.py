@@ -27,6 +27,7 @@ from kivy.properties import (
 
 from .. import paths
 from ..catalog import Library
+from ..clockcheck import newest_trusted_start, read_clock
 from ..config import Settings, save_settings
 from ..model import Routine, SessionRecord
 from ..night import in_night, parse_clock
@@ -291,10 +292,12 @@ class KioskController(EventDispatcher):
 
     def _open_log(self) -> List[SessionRecord]:
         self._log = self._log_opener(self.data_dir)
-        return list(self._log.records())
+        return self._read_records()
 
     def _log_opened(self, records: List[SessionRecord]) -> None:
         for notice in getattr(self._log, "notices", []):
+            log.warning("%s", notice)
+        for notice in getattr(self._log, "screen_notices", getattr(self._log, "notices", [])):
             self._show_notice(notice)
         self._records_read(records)
 
@@ -430,7 +433,12 @@ class KioskController(EventDispatcher):
             self._background(self._read_records, self._records_read)
 
     def _read_records(self) -> List[SessionRecord]:
-        return list(self._ensure_log().records())
+        """The log's sessions, after dating again any saved under a wrong clock, if the clock now looks right."""
+        session_log = self._ensure_log()
+        repair_clock = getattr(session_log, "repair_clock", None)
+        if repair_clock is not None:
+            repair_clock(read_clock(self.clock, self.wall))
+        return list(session_log.records())
 
     def _records_read(self, records: List[SessionRecord]) -> None:
         self._records = records
@@ -451,7 +459,8 @@ class KioskController(EventDispatcher):
         if self.speaker.status == "fallback":
             self._replace_speaker()  # every session gives the voice another chance
         self.speaker.stop()
-        self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall)
+        self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall,
+                                    newest_start=newest_trusted_start(self._records))
         phrases = [cue.text for cue in self.timeline.cues]
         self._background(lambda: self.speaker.prepare(phrases), lambda _result: self._update_voice_notice())
         self.in_session = True
