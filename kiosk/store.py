@@ -27,6 +27,7 @@ from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Document, Table
 
+from kiosk.atomic import fsync_directory
 from kiosk.clockcheck import ClockReading, checked, newest_trusted_start, redated, reference_of, repairs
 from kiosk.model import SessionRecord
 
@@ -45,15 +46,6 @@ class CorruptLogError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
-
-
-def fsync_directory(folder: Path) -> None:
-    """Make a rename inside `folder` durable, not just the renamed file's bytes."""
-    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def replace_file_atomically(path: Path, content: bytes) -> None:
