@@ -352,25 +352,20 @@ class SessionLog:
     def import_records(self, records: Iterable[SessionRecord]) -> Tuple[int, int]:
         """Add sessions from elsewhere in one write; return (added, skipped).
 
-        A record is skipped when its id is already known, or when a session of the
-        same routine started at the same moment, so importing an export twice adds nothing.
+        A session's identity is its id: a record is skipped only when its id is already
+        in the log, so importing an export twice adds nothing, while two sessions
+        back-filled for the same day (same routine, same start) both stay.
         """
         with self._editing():
-            known_ids = set()
-            known_starts = set()
-            for document in self._documents():
-                known_ids.add(document.get("id"))
-                known_starts.add((document.get("routine"), document.get("started_utc")))
+            known_ids = {document.get("id") for document in self._documents()}
             new_documents = []
             skipped = 0
             next_doc_id = self._next_doc_id()
             for record in records:
-                start = (record.routine, record.started_utc)
-                if record.id in known_ids or start in known_starts:
+                if record.id in known_ids:
                     skipped += 1
                     continue
                 known_ids.add(record.id)
-                known_starts.add(start)
                 new_documents.append(Document(record.to_dict(), doc_id=next_doc_id))
                 next_doc_id += 1
             if new_documents:

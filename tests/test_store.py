@@ -124,14 +124,15 @@ def test_update_pain_of_an_unknown_session_is_a_key_error(log: SessionLog) -> No
         log.update_pain("nope", 3)
 
 
-def test_import_adds_new_records_and_counts_skips(log: SessionLog) -> None:
+def test_import_adds_new_records_and_counts_skips_by_id_alone(log: SessionLog) -> None:
     log.append(make_record(1))
     same_id = make_record(1, routine="hip-basics", started_utc="2026-02-01T07:00:00Z")
     same_start = make_record(99, started_utc=make_record(2).started_utc)
     log.append(make_record(2))
     fresh = [make_record(3), make_record(4)]
-    assert log.import_records([same_id, same_start, *fresh, make_record(3)]) == (2, 3)
-    assert ids(log.records()) == ["session-00001", "session-00002", "session-00003", "session-00004"]
+    assert log.import_records([same_id, same_start, *fresh, make_record(3)]) == (3, 2)
+    assert ids(log.records()) == ["session-00001", "session-00002", "session-00099",
+                                  "session-00003", "session-00004"]
 
 
 def test_importing_an_export_twice_adds_nothing_the_second_time(log: SessionLog) -> None:
