@@ -1,15 +1,27 @@
 """Session records as CSV, so people can keep, edit and back-fill their log in a spreadsheet.
 
 Pure: streams in, records out. Open files with `newline=""` as the csv module asks.
+
+Fields this version does not know (a record's `extra`) travel as columns after the known
+ones, so a log written by a newer version loses nothing on its way through this one:
+- a column is named after its field, or `extra:` + the field name when the bare name could
+  be mistaken for a known column (or is blank, padded, or itself starts with `extra:`);
+- a cell holds the value as JSON, so a number stays a number and a list stays a list, except
+  text that does not read as JSON, which is written as it is; an empty cell means the record
+  has no such field;
+- on import any column that is not a known one is such a field: its cells are read as JSON,
+  and a cell that is not JSON is kept as text.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import math
 import re
-from typing import Any, Callable, Dict, Iterable, List, Optional, TextIO
+from dataclasses import replace
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, TextIO, Tuple
 
 from kiosk.model import SessionRecord
 
@@ -18,6 +30,8 @@ CSV_FIELDS = SessionRecord.FIELDS
 CLOCK_COLUMNS = SessionRecord.CLOCK_FIELDS
 """Optional columns after those: exported when any record has clock evidence, so a
 session saved under a wrong clock stays flagged on a new SD card."""
+EXTRA_PREFIX = "extra:"
+"""Marks a column of an unknown field whose bare name could not stand on its own."""
 
 _REQUIRED_TEXT = ("id", "routine")
 _OFFSET = re.compile(r"[+-]\d{2}:\d{2}\Z")
@@ -36,17 +50,20 @@ class CsvImportError(ValueError):
 def export_csv(records: Iterable[SessionRecord], stream: TextIO) -> None:
     """Write a header row and one row per record.
 
-    Only the known fields are written: fields a newer version kept in `extra` are not.
-    The clock columns are added only when some record has something in them.
+    The clock columns are added only when some record has something in them; then one
+    column per unknown field any record has, sorted by name, so nothing a newer version
+    saved is lost.
     """
     records = list(records)
     columns = CSV_FIELDS
     if any(name in record.to_dict() for record in records for name in CLOCK_COLUMNS):
         columns = CSV_FIELDS + CLOCK_COLUMNS
+    extra_names = sorted({name for record in records for name in record.extra})
     writer = csv.writer(stream)
-    writer.writerow(columns)
+    writer.writerow(list(columns) + [extra_column(name) for name in extra_names])
     for record in records:
-        writer.writerow([_cell(getattr(record, name)) for name in columns])
+        writer.writerow([_cell(getattr(record, name)) for name in columns]
+                        + [_extra_cell(record.extra, name) for name in extra_names])
 
 
 def import_csv(stream: TextIO, source_name: str) -> List[SessionRecord]:
@@ -56,16 +73,24 @@ def import_csv(stream: TextIO, source_name: str) -> List[SessionRecord]:
         header = next(reader, None)
         if header is None:
             raise CsvImportError(source_name, 1, "the file is empty; expected a header row")
-        columns = _check_header(header, source_name)
+        columns, extra_columns = _check_header(header, source_name)
         records = []
         row_start = reader.line_num + 1
         for row in reader:
             if row:
-                records.append(_parse_row(row, columns, source_name, row_start))
+                records.append(_parse_row(row, len(header), columns, extra_columns, source_name, row_start))
             row_start = reader.line_num + 1
     except csv.Error as error:
         raise CsvImportError(source_name, reader.line_num, f"not readable as CSV ({error})") from None
     return records
+
+
+def extra_column(name: str) -> str:
+    """The column of unknown field `name`: the bare name unless it could be read as another."""
+    known = CSV_FIELDS + CLOCK_COLUMNS
+    if name and name == name.strip() and name not in known and not name.startswith(EXTRA_PREFIX):
+        return name
+    return EXTRA_PREFIX + name
 
 
 def _cell(value: Any) -> str:
@@ -78,24 +103,41 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _check_header(header: List[str], source_name: str) -> Dict[str, int]:
-    columns = {name.strip(): index for index, name in enumerate(header)}
+def _extra_cell(extra: Mapping[str, Any], name: str) -> str:
+    if name not in extra:
+        return ""
+    value = extra[name]
+    if isinstance(value, str) and value.strip() and _json_or_text(value) == value:
+        return value  # plain text reads back as itself, so a spreadsheet shows it without quotes
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _check_header(header: List[str], source_name: str) -> Tuple[Dict[str, int], Dict[str, int]]:
+    """Where each known column is, and each unknown field's column, by field name."""
+    columns: Dict[str, int] = {}
+    extra_columns: Dict[str, int] = {}
+    for index, cell in enumerate(header):
+        if cell.strip() in CSV_FIELDS + CLOCK_COLUMNS:
+            table, name = columns, cell.strip()
+        elif cell.startswith(EXTRA_PREFIX):
+            table, name = extra_columns, cell[len(EXTRA_PREFIX):]
+        elif cell.strip():
+            table, name = extra_columns, cell.strip()
+        else:
+            raise CsvImportError(source_name, 1, f"column {index + 1} of the header has no name")
+        if name in table:
+            raise CsvImportError(source_name, 1, f"the header names column {cell.strip()!r} twice")
+        table[name] = index
     missing = [name for name in CSV_FIELDS if name not in columns]
     if missing:
         raise CsvImportError(source_name, 1, f"the header lacks column {', '.join(missing)}")
-    unknown = [name for name in columns if name not in CSV_FIELDS + CLOCK_COLUMNS]
-    if unknown:
-        raise CsvImportError(source_name, 1, f"the header has unknown column {', '.join(map(repr, unknown))}")
-    if len(columns) != len(header):
-        raise CsvImportError(source_name, 1, "the header names a column twice")
-    return columns
+    return columns, extra_columns
 
 
-def _parse_row(row: List[str], columns: Dict[str, int], source_name: str,
-               line: int) -> SessionRecord:
-    if len(row) != len(columns):
-        raise CsvImportError(source_name, line,
-                             f"expected {len(columns)} fields, found {len(row)}")
+def _parse_row(row: List[str], width: int, columns: Dict[str, int], extra_columns: Dict[str, int],
+               source_name: str, line: int) -> SessionRecord:
+    if len(row) != width:
+        raise CsvImportError(source_name, line, f"expected {width} fields, found {len(row)}")
     data: Dict[str, Any] = {}
     for name in CSV_FIELDS + CLOCK_COLUMNS:
         if name not in columns:
@@ -109,9 +151,18 @@ def _parse_row(row: List[str], columns: Dict[str, int], source_name: str,
         if not data[name]:
             raise CsvImportError(source_name, line, f"column {name}: must not be empty")
     try:
-        return SessionRecord.from_dict(data)
+        record = SessionRecord.from_dict(data)
     except ValueError as error:
         raise CsvImportError(source_name, line, str(error)) from None
+    extra = {name: _json_or_text(row[index]) for name, index in extra_columns.items() if row[index].strip()}
+    return replace(record, extra=extra) if extra else record
+
+
+def _json_or_text(cell: str) -> Any:
+    try:
+        return json.loads(cell)
+    except ValueError:
+        return cell
 
 
 def _text(cell: str) -> str:
