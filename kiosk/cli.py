@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,11 +23,20 @@ from .catalog import Library, json_schema, load_library
 from .clockcheck import read_clock
 from .config import Settings, load_settings
 from .model import SessionRecord
+from .atomic import WRITE_ERRORS
 from .timeline import build_timeline
+
+
+ROOM_FOR_A_SESSION = 256 * 1024
+"""Free space `kiosk play` wants beyond a copy of the log: the checkpoint, the backup link, slack."""
 
 
 class UserError(Exception):
     """A mistake in what was asked: said in one line, exit status 2."""
+
+
+class CannotWrite(Exception):
+    """The data folder refused a write (full, read-only or failing card): one line, exit status 1."""
 
 
 @dataclass
@@ -168,19 +179,41 @@ def _parse_date(text: str, option: str) -> dt.date:
         raise UserError(f"{option} must be a date like 2026-11-26, not {text!r}") from None
 
 
-def _open_log(ctx: Context) -> Any:
+def _open_log(ctx: Context, *, reading: bool = False) -> Any:
+    """The session log; `reading` commands also work on a folder that cannot be written."""
     from .store import SessionLog  # TinyDB only for the commands that need the log
 
     try:
-        log = SessionLog.open(ctx.data_dir)
+        log = SessionLog.open_for_reading(ctx.data_dir) if reading else SessionLog.open(ctx.data_dir)
     except OSError as error:
-        raise UserError(f"cannot open the session log in {ctx.data_dir}: {error.strerror or error}") from None
+        raise CannotWrite(_write_problem(error, ctx.data_dir)) from None
     for notice in log.notices:
         ctx.warn(f"kiosk: {notice}")
-    repaired = log.repair_clock(read_clock())
+    if log.recovered is not None:
+        ctx.warn(f"kiosk: recorded a session cut off on {log.recovered.local_date} "
+                 f"({_clock(log.recovered.active_s)} of {log.recovered.routine})")
+    try:
+        repaired = log.repair_clock(read_clock())
+    except OSError as error:
+        ctx.warn(f"kiosk: {_write_problem(error, ctx.data_dir)}")
+        repaired = []
     if repaired:
         ctx.warn(f"kiosk: dated {_count(len(repaired), 'session')} saved while the clock was wrong")
     return log
+
+
+def _write_problem(error: OSError, data_dir: Path) -> str:
+    """One line naming the file and the reason, for a write the card refused."""
+    where = error.filename or data_dir
+    reason = error.strerror or str(error)
+    return f"cannot write {where}: {reason}; nothing was changed"
+
+
+def _appended(ctx: Context, log: Any, record: SessionRecord) -> SessionRecord:
+    try:
+        return log.append(record)
+    except OSError as error:
+        raise CannotWrite(_write_problem(error, ctx.data_dir)) from None
 
 
 def cmd_log_add(ctx: Context) -> int:
@@ -201,13 +234,13 @@ def cmd_log_add(ctx: Context) -> int:
         steps_done=len(routine.steps),
     )
     with _open_log(ctx) as log:
-        log.append(record)
+        _appended(ctx, log, record)
     print(f"Recorded {routine.name} on {record.local_date}.", file=ctx.out)
     return 0
 
 
 def cmd_log_list(ctx: Context) -> int:
-    with _open_log(ctx) as log:
+    with _open_log(ctx, reading=True) as log:
         records = log.records()
     if ctx.args.json:
         _print_json(ctx, [r.to_dict() for r in records])
@@ -216,7 +249,8 @@ def cmd_log_list(ctx: Context) -> int:
         print("No sessions yet.", file=ctx.out)
         return 0
     for r in records:
-        state = ("done" if r.completed else "stopped") + (" (clock?)" if r.clock_unverified else "")
+        state = ("done" if r.completed else "cut off" if r.interrupted else "stopped") + \
+            (" (clock?)" if r.clock_unverified else "")
         pain = f"  pain {r.pain}" if r.pain is not None else ""
         print(f"{r.local_date}  {r.routine:<24} {state:<8} {_clock(r.active_s):>6}  {r.source}{pain}", file=ctx.out)
     print(f"{len(records)} sessions", file=ctx.out)
@@ -226,7 +260,7 @@ def cmd_log_list(ctx: Context) -> int:
 def cmd_log_export(ctx: Context) -> int:
     from .records_csv import export_csv
 
-    with _open_log(ctx) as log:
+    with _open_log(ctx, reading=True) as log:
         records = log.records()
     if ctx.args.output:
         target = Path(ctx.args.output)
@@ -255,7 +289,10 @@ def cmd_log_import(ctx: Context) -> int:
     except CsvImportError as error:
         raise UserError(str(error)) from None
     with _open_log(ctx) as log:
-        added, skipped = log.import_records(records)
+        try:
+            added, skipped = log.import_records(records)
+        except OSError as error:
+            raise CannotWrite(_write_problem(error, ctx.data_dir)) from None
     print(f"Imported {added} sessions from {source}; skipped {skipped} already in the log.", file=ctx.out)
     return 0
 
@@ -264,7 +301,7 @@ def cmd_stats(ctx: Context) -> int:
     from .streaks import compute_stats
 
     today = _parse_date(ctx.args.today, "--today") if ctx.args.today else ctx.today()
-    with _open_log(ctx) as log:
+    with _open_log(ctx, reading=True) as log:
         records = log.records()
     stats = compute_stats(records, today, weekly_goal=ctx.settings.weekly_goal,
                           week_start=ctx.settings.week_start_index)
@@ -372,18 +409,61 @@ def cmd_say(ctx: Context) -> int:
     return 0
 
 
+def _check_room(ctx: Context) -> None:
+    """Refuse before a session starts, not after it, when the log could not take it."""
+    from .atomic import write_atomically
+    from .store import LOG_NAME
+
+    with _open_log(ctx) as log:
+        del log
+    data_dir = ctx.data_dir
+    try:
+        needed = os.stat(data_dir / LOG_NAME).st_size + ROOM_FOR_A_SESSION
+    except FileNotFoundError:
+        needed = ROOM_FOR_A_SESSION
+    try:
+        free = os.statvfs(data_dir)
+        if free.f_bavail * free.f_frsize < needed:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(data_dir))
+        probe = data_dir / ".kiosk-write-check"
+        write_atomically(probe, b"\0" * 4096)
+        os.unlink(probe)
+    except OSError as error:
+        raise CannotWrite(_write_problem(error, data_dir).replace("nothing was changed",
+                                                                   "the session was not started")) from None
+
+
 def cmd_play(ctx: Context) -> int:
+    from .checkpoint import CheckpointWriter
     from .play import play_routine
 
     library = ctx.library()
     routine = ctx.routine(library, ctx.args.routine)
+    _check_room(ctx)
+    checkpoints = CheckpointWriter(ctx.data_dir)
+
+    def save_checkpoint(record: SessionRecord) -> None:
+        try:
+            checkpoints.save([record])
+        except OSError as error:
+            ctx.warn(f"kiosk: could not write the session checkpoint: {error.strerror or error}")
+
     outcome = play_routine(build_timeline(routine), ctx.settings, out=ctx.out, err=ctx.err,
-                           speed=ctx.args.speed, no_voice=ctx.args.no_voice, wall=ctx.now)
+                           speed=ctx.args.speed, no_voice=ctx.args.no_voice, wall=ctx.now,
+                           on_checkpoint=save_checkpoint)
     if outcome.record is None:
+        checkpoints.release()
         print("Stopped before the session began; nothing recorded.", file=ctx.out)
         return 130
-    with _open_log(ctx) as log:
-        stored = log.append(outcome.record)
+    try:
+        with _open_log(ctx) as log:
+            stored = _appended(ctx, log, outcome.record)
+    except CannotWrite:
+        save_checkpoint(outcome.record)
+        checkpoints.release()
+        ctx.warn("kiosk: the session is kept in the checkpoint and recorded at the next start that can write")
+        raise
+    checkpoints.finish()
     if stored.clock_unverified:
         ctx.warn("kiosk: the clock looks wrong, so this session counts towards streaks once the clock is right")
     if outcome.record.completed:
@@ -497,6 +577,14 @@ def main(argv: Optional[Sequence[str]] = None, *, out: Optional[TextIO] = None, 
     except UserError as error:
         print(f"kiosk: error: {error}", file=err)
         return 2
+    except CannotWrite as error:
+        print(f"kiosk: error: {error}", file=err)
+        return 1
+    except OSError as error:
+        if error.errno not in WRITE_ERRORS:
+            raise
+        print(f"kiosk: error: {_write_problem(error, ctx.data_dir)}", file=err)
+        return 1
     except KeyboardInterrupt:
         print("kiosk: interrupted", file=err)
         return 130

@@ -152,6 +152,8 @@ class SessionRecord:
     """The wall clock looked wrong when this was saved: left out of streaks until dated again."""
     clock_repaired_from: str = ""
     """After a repair, the start the wrong clock gave, kept as evidence; empty otherwise."""
+    interrupted: bool = False
+    """Cut off by a crash or power cut: recorded from its last checkpoint, not completed."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Fields written by a newer version; kept so nothing is lost on rewrite."""
 
@@ -163,6 +165,8 @@ class SessionRecord:
     CLOCK_FIELDS = ("clock_monotonic_s", "clock_boot_id", "clock_unverified", "clock_repaired_from")
     """Evidence about the wall clock; written only when it says something, so records
     from the command line and from older versions keep their shape."""
+    OPTIONAL_FIELDS = CLOCK_FIELDS + ("interrupted",)
+    """Every field written only when it says something."""
 
     @property
     def date(self) -> dt.date:
@@ -175,7 +179,7 @@ class SessionRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.FIELDS}
-        for name in self.CLOCK_FIELDS:
+        for name in self.OPTIONAL_FIELDS:
             value = getattr(self, name)
             if value is not None and value != "" and value is not False:
                 data[name] = value
@@ -234,9 +238,18 @@ class SessionRecord:
 
         def number(name: str) -> float:
             value = data.get(name, 0)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0:
                 raise ValueError(f"session field {name!r} must be a number >= 0, not {value!r}")
             return float(value)
+
+        def moment(name: str, default: Optional[str] = None) -> str:
+            value = text(name, default)
+            try:
+                parse_utc(value)
+            except ValueError:
+                raise ValueError(f"session field {name!r} is not a date and time: {value!r}") from None
+            return value
 
         def count(name: str) -> int:
             value = data.get(name, 0)
@@ -258,20 +271,22 @@ class SessionRecord:
         source = text("source", "kiosk")
         if source not in SOURCES:
             raise ValueError(f"session field 'source' must be one of {', '.join(SOURCES)}, not {source!r}")
-        started = text("started_utc")
+        started = moment("started_utc")
         monotonic = data.get("clock_monotonic_s")
         if monotonic is not None and (isinstance(monotonic, bool) or not isinstance(monotonic, (int, float))
                                       or not math.isfinite(monotonic)):
             raise ValueError(f"session field 'clock_monotonic_s' must be a number or empty, not {monotonic!r}")
-        unverified = data.get("clock_unverified", False)
-        if not isinstance(unverified, bool):
-            raise ValueError(f"session field 'clock_unverified' must be true or false, not {unverified!r}")
-        known = cls.FIELDS + cls.CLOCK_FIELDS
+        flags = {}
+        for name in ("clock_unverified", "interrupted"):
+            flags[name] = data.get(name, False)
+            if not isinstance(flags[name], bool):
+                raise ValueError(f"session field {name!r} must be true or false, not {flags[name]!r}")
+        known = cls.FIELDS + cls.OPTIONAL_FIELDS
         return cls(
             id=text("id"),
             routine=text("routine"),
             started_utc=started,
-            ended_utc=text("ended_utc", started),
+            ended_utc=moment("ended_utc", started),
             local_date=local_date,
             utc_offset=text("utc_offset", "+00:00"),
             planned_s=number("planned_s"),
@@ -283,10 +298,17 @@ class SessionRecord:
             source=source,
             clock_monotonic_s=None if monotonic is None else float(monotonic),
             clock_boot_id=text("clock_boot_id", ""),
-            clock_unverified=unverified,
+            clock_unverified=flags["clock_unverified"],
             clock_repaired_from=text("clock_repaired_from", ""),
+            interrupted=flags["interrupted"],
             extra={key: value for key, value in data.items() if key not in known},
         )
+
+
+def minutes_seconds(seconds: float) -> str:
+    """A length as m:ss, whole seconds only (a session is never said to be longer than it was)."""
+    whole = max(0, int(seconds)) if math.isfinite(seconds) else 0
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def parse_utc(text: str) -> dt.datetime:

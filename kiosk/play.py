@@ -65,10 +65,13 @@ class Outcome:
 
 def play_session(timeline: Timeline, *, speaker: Speaker, clock: Clock, out: TextIO, speed: float = 1.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 wall: Callable[[], Any] = local_now) -> Tuple[SessionRunner, bool]:
+                 wall: Callable[[], Any] = local_now,
+                 on_checkpoint: Optional[Callable[[SessionRecord], None]] = None) -> Tuple[SessionRunner, bool]:
     """Run one session to its end, printing each cue as it falls due. Ctrl-C stops it.
 
-    Returns the runner (ended: done or stopped) and whether it was interrupted.
+    `on_checkpoint` gets the session so far whenever a checkpoint is due, so a power cut
+    mid-session still leaves it in the log. Returns the runner (ended: done or stopped)
+    and whether it was interrupted.
     """
     runner = SessionRunner(timeline, clock=clock, speaker=speaker, wall=wall, source="cli")
 
@@ -86,6 +89,9 @@ def play_session(timeline: Timeline, *, speaker: Speaker, clock: Clock, out: Tex
             next_at = upcoming[0].at_s if upcoming else timeline.total_s
             sleep(min(LONGEST_WAIT_S, max(0.0, next_at - elapsed) / speed) + 0.001)
             show(runner.tick())
+            checkpoint = runner.checkpoint()
+            if checkpoint is not None and on_checkpoint is not None:
+                on_checkpoint(checkpoint)
     except KeyboardInterrupt:
         runner.stop()
         return runner, True
@@ -129,7 +135,8 @@ def open_speaker(settings: Settings, *, clock: Clock, cache_dir: Path, err: Text
 
 def play_routine(timeline: Timeline, settings: Settings, *, out: TextIO, err: TextIO, speed: float = 1.0,
                  no_voice: bool = False, cache_dir: Optional[Path] = None, audio: Optional[AudioOut] = None,
-                 media_dir: Optional[Path] = None, wall: Callable[[], Any] = local_now) -> Outcome:
+                 media_dir: Optional[Path] = None, wall: Callable[[], Any] = local_now,
+                 on_checkpoint: Optional[Callable[[SessionRecord], None]] = None) -> Outcome:
     """Prepare the voice, play the session in real time (or `speed` times faster), close the voice."""
     if no_voice:
         settings = replace(settings, voice=False)
@@ -152,7 +159,7 @@ def play_routine(timeline: Timeline, settings: Settings, *, out: TextIO, err: Te
             out.write(f"{timeline.routine.name}: {clock_text(timeline.total_s)}. Ctrl-C stops.\n")
             out.flush()
             runner, interrupted = play_session(timeline, speaker=speaker, clock=clock, out=out, speed=speed,
-                                               wall=wall)
+                                               wall=wall, on_checkpoint=on_checkpoint)
             stopped_at = runner.session.elapsed_s(clock())
             if not interrupted:
                 drain = getattr(speaker, "drain", None)

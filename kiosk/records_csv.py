@@ -27,9 +27,9 @@ from kiosk.model import SessionRecord
 
 CSV_FIELDS = SessionRecord.FIELDS
 """Column order of an export; an import needs every one of them, in any order."""
-CLOCK_COLUMNS = SessionRecord.CLOCK_FIELDS
-"""Optional columns after those: exported when any record has clock evidence, so a
-session saved under a wrong clock stays flagged on a new SD card."""
+OPTIONAL_COLUMNS = SessionRecord.OPTIONAL_FIELDS
+"""Optional columns after those: exported when any record has clock evidence or was cut
+off, so a session saved under a wrong clock stays flagged on a new SD card."""
 EXTRA_PREFIX = "extra:"
 """Marks a column of an unknown field whose bare name could not stand on its own."""
 
@@ -56,8 +56,8 @@ def export_csv(records: Iterable[SessionRecord], stream: TextIO) -> None:
     """
     records = list(records)
     columns = CSV_FIELDS
-    if any(name in record.to_dict() for record in records for name in CLOCK_COLUMNS):
-        columns = CSV_FIELDS + CLOCK_COLUMNS
+    if any(name in record.to_dict() for record in records for name in OPTIONAL_COLUMNS):
+        columns = CSV_FIELDS + OPTIONAL_COLUMNS
     extra_names = sorted({name for record in records for name in record.extra})
     writer = csv.writer(stream)
     writer.writerow(list(columns) + [extra_column(name) for name in extra_names])
@@ -87,7 +87,7 @@ def import_csv(stream: TextIO, source_name: str) -> List[SessionRecord]:
 
 def extra_column(name: str) -> str:
     """The column of unknown field `name`: the bare name unless it could be read as another."""
-    known = CSV_FIELDS + CLOCK_COLUMNS
+    known = CSV_FIELDS + OPTIONAL_COLUMNS
     if name and name == name.strip() and name not in known and not name.startswith(EXTRA_PREFIX):
         return name
     return EXTRA_PREFIX + name
@@ -117,7 +117,7 @@ def _check_header(header: List[str], source_name: str) -> Tuple[Dict[str, int], 
     columns: Dict[str, int] = {}
     extra_columns: Dict[str, int] = {}
     for index, cell in enumerate(header):
-        if cell.strip() in CSV_FIELDS + CLOCK_COLUMNS:
+        if cell.strip() in CSV_FIELDS + OPTIONAL_COLUMNS:
             table, name = columns, cell.strip()
         elif cell.startswith(EXTRA_PREFIX):
             table, name = extra_columns, cell[len(EXTRA_PREFIX):]
@@ -139,7 +139,7 @@ def _parse_row(row: List[str], width: int, columns: Dict[str, int], extra_column
     if len(row) != width:
         raise CsvImportError(source_name, line, f"expected {width} fields, found {len(row)}")
     data: Dict[str, Any] = {}
-    for name in CSV_FIELDS + CLOCK_COLUMNS:
+    for name in CSV_FIELDS + OPTIONAL_COLUMNS:
         if name not in columns:
             continue  # an optional clock column (only the required ones are checked in the header)
         cell = row[columns[name]]
@@ -262,5 +262,6 @@ _PARSERS: Dict[str, Callable[[str], Any]] = {
     "pain": _pain,
     "clock_monotonic_s": _monotonic,
     "clock_unverified": _optional_flag,
+    "interrupted": _optional_flag,
     "clock_repaired_from": _optional_timestamp,
 }

@@ -8,6 +8,7 @@ position always comes from the one monotonic clock it was given.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import replace
 from typing import Callable, Optional, Tuple
 
@@ -16,6 +17,10 @@ from .model import Cue, SessionRecord
 from .session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tick
 from .timeline import Position, Timeline
 from .voice import Speaker
+
+CHECKPOINT_EVERY_S = 10.0
+"""Active seconds between checkpoints (besides every segment boundary): a power cut loses
+less than this, with room to spare under the promised 15 s while the disk is slow."""
 
 CAPTIONLESS = ("count", "rep", "start")
 """Cues the screen already shows (the countdown) and so does not caption."""
@@ -43,12 +48,15 @@ class SessionRunner:
         self.speaker = speaker
         self.wall = wall
         self.source = source
-        self.boot_id = boot_id
+        self.boot_id = boot_id if boot_id is not None else read_boot_id()
         self.newest_start = newest_start
         self.caption_cue: Optional[Cue] = None
         """The last phrase handed out (not a count): what the voice is saying, for the screen."""
         self._started_wall: Optional[dt.datetime] = None
         self._record: Optional[SessionRecord] = None
+        self.record_id = uuid.uuid4().hex
+        """The session's id in the log, the same in every checkpoint and in the final record."""
+        self._checkpointed: Optional[Tuple[int, float]] = None
 
     @property
     def state(self) -> State:
@@ -106,6 +114,26 @@ class SessionRunner:
                 self.caption_cue = cue
         return cues
 
+    def checkpoint(self) -> Optional[SessionRecord]:
+        """The record to checkpoint now, or None if the last one is recent enough.
+
+        Due at the start, at each segment boundary and every CHECKPOINT_EVERY_S of active
+        time: the record is the session as if the power were cut now (not completed,
+        marked interrupted, with the active time so far).
+        """
+        if self.session.started_at is None or self.finished:
+            return None
+        now = self.clock()
+        segment = self.session.position(now).segment
+        segment_index = segment.index if segment is not None else -1
+        active = self.session.active_s(now)
+        if self._checkpointed is not None:
+            last_index, last_active = self._checkpointed
+            if segment_index == last_index and active - last_active < CHECKPOINT_EVERY_S:
+                return None
+        self._checkpointed = (segment_index, active)
+        return replace(self._make_record(now), interrupted=True)
+
     def record(self) -> SessionRecord:
         """The log record of the session, once it has ended. The same record every call.
 
@@ -117,17 +145,20 @@ class SessionRunner:
         if not self.finished:
             raise RuntimeError("the session has not ended")
         if self._record is None:
-            now = self.clock()
-            summary = self.session.summary(now)
-            assert self.session.started_at is not None and self.session.ended_at is not None
-            started = self._started_wall or self.wall()
-            ended = started + dt.timedelta(seconds=self.session.ended_at - self.session.started_at)
-            record = SessionRecord.create(
-                routine=summary.routine_id, started=started, ended=ended,
-                planned_s=summary.planned_s, active_s=summary.active_s, completed=summary.completed,
-                steps_done=summary.steps_done, steps_skipped=summary.steps_skipped, source=self.source,
-            )
-            record = replace(record, clock_monotonic_s=round(self.session.started_at, 6),
-                             clock_boot_id=self.boot_id if self.boot_id is not None else read_boot_id())
-            self._record = checked(record, self.newest_start)
+            self._record = self._make_record(self.clock())
         return self._record
+
+    def _make_record(self, now: float) -> SessionRecord:
+        summary = self.session.summary(now)
+        assert self.session.started_at is not None
+        ended_at = self.session.ended_at if self.session.ended_at is not None else now
+        started = self._started_wall or self.wall()
+        ended = started + dt.timedelta(seconds=ended_at - self.session.started_at)
+        record = SessionRecord.create(
+            routine=summary.routine_id, started=started, ended=ended,
+            planned_s=summary.planned_s, active_s=summary.active_s, completed=summary.completed,
+            steps_done=summary.steps_done, steps_skipped=summary.steps_skipped, source=self.source,
+        )
+        record = replace(record, id=self.record_id, clock_monotonic_s=round(self.session.started_at, 6),
+                         clock_boot_id=self.boot_id)
+        return checked(record, self.newest_start)

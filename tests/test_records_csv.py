@@ -193,7 +193,7 @@ def test_a_field_that_could_pass_for_a_known_column_is_prefixed() -> None:
                "notes ": "trailing"}
     record = replace(make_record(1), extra=awkward)
     header = exported([record]).splitlines()[0]
-    assert header.endswith(',clock_repaired_from,extra:,extra: pain,extra:clock_boot_id,extra:extra:x,'
+    assert header.endswith(',clock_repaired_from,interrupted,extra:,extra: pain,extra:clock_boot_id,extra:extra:x,'
                            'extra:id,extra:notes ')
     [back] = imported(exported([record]))
     assert back == record and back.id == "session-00001" and back.clock_boot_id == ""
@@ -313,3 +313,13 @@ def test_any_records_survive_a_round_trip(records: List[SessionRecord]) -> None:
     back = imported(exported(records))
     assert back == records
     assert exactly(back) == exactly(records)
+
+
+def test_a_session_cut_off_by_a_power_cut_stays_marked_through_export_and_import(tmp_path: Path) -> None:
+    cut_off = replace(make_record(4, completed=False), interrupted=True)
+    plain = make_record(5)
+    stream = io.StringIO()
+    export_csv([cut_off, plain], stream)
+    assert "interrupted" in stream.getvalue().splitlines()[0]
+    stream.seek(0)
+    assert import_csv(stream, "export.csv") == [cut_off, plain]

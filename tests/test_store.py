@@ -6,6 +6,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -504,3 +505,132 @@ def test_two_processes_appending_at_once_lose_nothing(data_dir: Path) -> None:
     assert len(set(ids(records))) == 100
     stored = stored_json(data_dir / LOG_NAME)
     assert len(stored["_default"]) == 100
+
+
+# Logs that parse but are wrong.
+
+@pytest.mark.parametrize("content", [
+    b"{}",
+    b'{"_default": {}}',
+    b'{"other": {}}',
+])
+def test_a_well_formed_log_that_lacks_the_backups_sessions_is_damaged_and_loses_nothing(
+        data_dir: Path, content: bytes) -> None:
+    with open_log(data_dir) as log:
+        for number in range(1, 4):
+            log.append(make_record(number))
+    (data_dir / LOG_NAME).write_bytes(content)
+    with open_log(data_dir) as log:
+        assert ids(log.records()) == ["session-00001", "session-00002"]  # the backup's two
+        [notice] = log.notices
+        assert "damaged" in notice and "kept as" in notice
+        log.append(make_record(9))
+    # the next write rotated a whole log into the backup, never the empty one
+    assert len(stored_json(data_dir / (LOG_NAME + ".bak"))["_default"]) == 2
+    assert (data_dir / f"{LOG_NAME}.corrupt-{STAMP}").read_bytes() == content
+
+
+def test_a_log_with_fewer_sessions_than_its_backup_keeps_both_sets(data_dir: Path) -> None:
+    with open_log(data_dir) as log:
+        for number in range(1, 5):
+            log.append(make_record(number))
+    edited = stored_json(data_dir / LOG_NAME)
+    del edited["_default"]["1"]
+    (data_dir / LOG_NAME).write_text(json.dumps(edited))
+    with open_log(data_dir) as log:
+        assert ids(log.records()) == [f"session-{n:05d}" for n in range(1, 5)]
+        [notice] = log.notices
+        assert "lacks 1 session that its backup holds" in notice
+
+
+@pytest.mark.parametrize("field, value", [
+    ("active_s", "Infinity"), ("planned_s", "NaN"), ("active_s", "-Infinity"),
+    ("started_utc", '"2026-02-30T07:00:00Z"'), ("ended_utc", '"yesterday"'), ("steps_done", '"three"'),
+])
+def test_a_record_with_an_impossible_value_is_damage_and_the_rest_is_salvaged(
+        data_dir: Path, field: str, value: str) -> None:
+    with open_log(data_dir) as log:
+        for number in range(1, 4):
+            log.append(make_record(number))
+    text = (data_dir / LOG_NAME).read_text()
+    document = json.dumps(make_record(3).to_dict(), separators=(",", ":"))
+    spoiled = re.sub(f'"{field}":[^,}}]+', f'"{field}":{value}', document)
+    assert spoiled != document
+    (data_dir / LOG_NAME).write_text(text.replace(document, spoiled))
+    with open_log(data_dir) as log:
+        assert ids(log.records()) == ["session-00001", "session-00002"]
+        [notice] = log.notices
+        assert "1 damaged record could not be read" in notice
+    assert list(data_dir.glob(f"{LOG_NAME}.corrupt-*"))
+
+
+# Ten years of sessions: one file per past year.
+
+def year_record(number: int, year: int) -> SessionRecord:
+    return make_record(number, local_date=f"{year}-06-{1 + number % 28:02d}",
+                       started_utc=f"{year}-06-{1 + number % 28:02d}T07:00:00Z",
+                       ended_utc=f"{year}-06-{1 + number % 28:02d}T07:05:00Z")
+
+
+def test_past_years_move_to_their_own_files_and_read_back_as_one_log(data_dir: Path) -> None:
+    records = [year_record(number, 2023 + number % 4) for number in range(40)]
+    with open_log(data_dir) as log:  # "now" is 2026-01-02
+        assert log.import_records(records) == (40, 0)
+        assert sorted(p.name for p in data_dir.glob("sessions-*.json")) == [
+            "sessions-2023.json", "sessions-2024.json", "sessions-2025.json"]
+        assert {r["local_date"][:4] for r in stored_json(data_dir / LOG_NAME)["_default"].values()} == {"2026"}
+        assert log.records() == sorted(records, key=lambda r: (r.started_utc, r.id))
+        assert log.import_records(records) == (0, 40)
+        log.update_pain(records[1].id, 7)  # 2024: rewritten in its own file
+        log.append(make_record(99))
+    with open_log(data_dir) as log:
+        assert log.get(records[1].id).pain == 7  # type: ignore[union-attr]
+        assert len(log.records()) == 41 and log.notices == []
+
+
+def test_a_move_cut_short_leaves_the_session_in_two_files_and_the_next_open_finishes_it(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    older = year_record(1, 2024)
+    with SessionLog.open(data_dir, now=lambda: dt.datetime(2024, 12, 31, tzinfo=dt.timezone.utc)) as log:
+        log.append(older)
+    real_remove = store.Table.remove
+    monkeypatch.setattr(store.Table, "remove", lambda *args, **kwargs: (_ for _ in ()).throw(
+        OSError("power cut after the archive was written")))
+    with pytest.raises(OSError):
+        open_log(data_dir)
+    monkeypatch.setattr(store.Table, "remove", real_remove)
+    assert stored_json(data_dir / "sessions-2024.json")["_default"]["1"]["id"] == older.id
+    with open_log(data_dir) as log:
+        assert log.records() == [older]
+        assert log.notices == []
+    assert stored_json(data_dir / LOG_NAME)["_default"] == {}
+
+
+def test_another_process_archiving_is_seen_by_an_open_log(data_dir: Path) -> None:
+    with SessionLog.open(data_dir, now=lambda: dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)) as app:
+        app.append(year_record(1, 2025))
+        open_log(data_dir).close()  # a `kiosk` command in 2026 moves 2025 aside
+        assert (data_dir / "sessions-2025.json").exists()
+        assert ids(app.records()) == [year_record(1, 2025).id]
+        app.update_pain(year_record(1, 2025).id, 3)
+    with open_log(data_dir) as log:
+        assert [r.pain for r in log.records()] == [3]
+
+
+# A folder that cannot be written.
+
+def test_a_read_only_open_reads_without_creating_or_changing_anything(data_dir: Path) -> None:
+    with open_log(data_dir) as log:
+        log.append(make_record(1))
+        log.append(make_record(2))
+    (data_dir / LOG_NAME).write_bytes(b"{broken")
+    before = {path.name: path.read_bytes() for path in data_dir.iterdir()}
+    with SessionLog.open(data_dir, now=lambda: FIXED_NOW, writable=False) as log:
+        assert ids(log.records()) == ["session-00001"]
+        assert "cannot be written" in log.notices[0]
+        with pytest.raises(OSError):
+            log.append(make_record(3))
+    assert {path.name: path.read_bytes() for path in data_dir.iterdir()} == before
+    with SessionLog.open(data_dir / "never-made", writable=False) as log:
+        assert log.records() == []
+    assert not (data_dir / "never-made").exists()

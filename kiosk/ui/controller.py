@@ -9,6 +9,7 @@ comes back through `Clock.schedule_once`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import math
 import threading
@@ -27,6 +28,7 @@ from kivy.properties import (
 
 from .. import paths
 from ..catalog import Library
+from ..checkpoint import CheckpointWriter
 from ..clockcheck import newest_trusted_start, read_clock
 from ..config import Settings, save_settings
 from ..model import Routine, SessionRecord
@@ -45,6 +47,17 @@ DONE_TIMEOUT_S = 30.0
 """The Done screen goes back Home after this long without a touch."""
 STOP_HOLD_S = 1.0
 """How long Stop must be held: a brush of the hand cannot end a session."""
+SAVE_RETRY_S = 60.0
+"""A session the SD card could not take is tried again this often (and at each screen change)."""
+LOG_POLL_S = 30.0
+"""How often the idle app looks at the log for sessions added over SSH."""
+
+NOT_SAVED = {
+    errno.ENOSPC: "Not saved yet: the SD card is full. It is saved as soon as there is room.",
+    errno.EDQUOT: "Not saved yet: the SD card is full. It is saved as soon as there is room.",
+    errno.EIO: "Not saved yet: the SD card is failing. It is saved as soon as it answers again.",
+}
+NOT_SAVED_OTHER = "Not saved yet: the SD card cannot be written. It is saved as soon as it can be."
 
 SEGMENT_TITLES = {
     "lead_in": "Get ready",
@@ -87,7 +100,7 @@ def read_safety_note(path: Path) -> str:
 def _default_log_opener(data_dir: Path) -> Any:
     from ..store import SessionLog
 
-    return SessionLog.open(data_dir)
+    return SessionLog.open_for_reading(data_dir)
 
 
 def minutes_text(seconds: float) -> str:
@@ -179,6 +192,12 @@ class KioskController(EventDispatcher):
         self._pending_lock = threading.Lock()
         self._log: Any = None
         self._records: List[SessionRecord] = []
+        self._unsaved: List[SessionRecord] = []
+        """Finished sessions the log could not take yet (a full or read-only card), oldest first."""
+        self._saving = False
+        self._last_save_try = -math.inf
+        self._last_poll = clock()
+        self._checkpoints = CheckpointWriter(data_dir)
         self.speaker: Speaker = SilentSpeaker("off")
         self.runner: Optional[SessionRunner] = None
         self.timeline: Optional[Timeline] = None
@@ -217,6 +236,8 @@ class KioskController(EventDispatcher):
             self.runner.stop()
             self._save_record(self.runner.record())
             self.in_session = False
+        elif self._unsaved:
+            self._flush_unsaved()
         self._closed = True
         for event in (self._frame_event, self._minute_event):
             if event is not None:
@@ -225,6 +246,7 @@ class KioskController(EventDispatcher):
         try:
             self.speaker.close()
         finally:
+            self._checkpoints.release()
             if self._log is not None:
                 self._log.close()
 
@@ -302,18 +324,78 @@ class KioskController(EventDispatcher):
         self._records_read(records)
 
     def _ensure_log(self) -> Any:
-        """The open log (worker thread only); opened here if the start-up read failed."""
+        """The open log (worker thread only); opened here if the start-up read failed, and
+        opened again if it was read-only (the card may have been freed or remounted)."""
+        if self._log is not None and getattr(self._log, "writable", True) is False:
+            self._log.close()
+            self._log = None
         if self._log is None:
             self._log = self._log_opener(self.data_dir)
         return self._log
 
     def _save_record(self, record: SessionRecord) -> None:
-        def append() -> None:
-            self._ensure_log().append(record)
-
+        """Keep a finished session and save it in the background; kept in memory until saved."""
         self._records.append(record)
-        self._background(append)
+        self._unsaved.append(record)
         self._refresh_stats()
+        self._flush_unsaved()
+
+    def _flush_unsaved(self) -> None:
+        """Try to put every unsaved session in the log; on a failing card keep them in the checkpoint."""
+        if not self._unsaved or self._saving:
+            return
+        self._saving = True
+        self._last_save_try = self.clock()
+        pending = tuple(self._unsaved)
+        checkpoints = self._checkpoints
+
+        def save() -> Optional[int]:
+            try:
+                session_log = self._ensure_log()
+                for record in pending:
+                    if session_log.get(record.id) is None:
+                        session_log.append(record)
+            except OSError as error:
+                log.warning("could not save %d session(s): %s", len(pending), error)
+                try:
+                    checkpoints.save(pending)  # survives a restart if there is room for this much
+                except OSError:
+                    pass
+                return error.errno or errno.EIO
+            try:
+                checkpoints.finish()
+            except OSError as error:
+                log.warning("could not remove the checkpoint: %s", error)
+            return None
+
+        def saved(failure: Optional[int]) -> None:
+            self._saving = False
+            if failure is None:
+                self._unsaved = [record for record in self._unsaved if record not in pending]
+                for text in set(NOT_SAVED.values()) | {NOT_SAVED_OTHER}:
+                    self._drop_notice(text)
+                if self._unsaved:
+                    self._flush_unsaved()
+            else:
+                self._show_notice(NOT_SAVED.get(failure, NOT_SAVED_OTHER))
+
+        if self._closed:
+            self._saving = False
+            return
+        self._background(save, saved)
+
+    def _save_checkpoint(self, record: SessionRecord) -> None:
+        """Write the running session (and any unsaved ones) to the checkpoint, never on the main thread."""
+        records = tuple(self._unsaved) + (record,)
+        checkpoints = self._checkpoints
+
+        def save() -> None:
+            try:
+                checkpoints.save(records)
+            except OSError as error:
+                log.warning("could not write the session checkpoint: %s", error)
+
+        self._background(save)
 
     # ================================================================== home
 
@@ -355,6 +437,11 @@ class KioskController(EventDispatcher):
             self._notices.append(text)
         self.notice = self._notices[-1]
 
+    def _drop_notice(self, text: str) -> None:
+        if text in self._notices:
+            self._notices.remove(text)
+            self.notice = self._notices[-1] if self._notices else ""
+
     def dismiss_notice(self) -> None:
         if self.notice in self._notices:
             self._notices.remove(self.notice)
@@ -374,6 +461,11 @@ class KioskController(EventDispatcher):
         if self.screen not in ("home", "session") and not self.in_session:
             if self.clock() - self._last_touch >= self._idle_limit():
                 self.go("home")
+        if self._unsaved and self.clock() - self._last_save_try >= SAVE_RETRY_S:
+            self._flush_unsaved()
+        if not self.in_session and self._log is not None and self.clock() - self._last_poll >= LOG_POLL_S:
+            self._last_poll = self.clock()  # a session added over SSH shows on Home within a minute
+            self._background(self._read_records, self._records_read)
 
     def _update_night(self, now: dt.datetime) -> None:
         """Go dark at night once nobody has touched the idle Home screen for a while."""
@@ -430,7 +522,10 @@ class KioskController(EventDispatcher):
         self.screen = screen
         if screen in ("home", "streaks") and self._log is not None:
             # The log may have changed under us (`kiosk log add` over SSH): read it again.
+            self._last_poll = self.clock()
             self._background(self._read_records, self._records_read)
+        if self._unsaved:
+            self._flush_unsaved()
 
     def _read_records(self) -> List[SessionRecord]:
         """The log's sessions, after dating again any saved under a wrong clock, if the clock now looks right."""
@@ -441,7 +536,8 @@ class KioskController(EventDispatcher):
         return list(session_log.records())
 
     def _records_read(self, records: List[SessionRecord]) -> None:
-        self._records = records
+        stored = {record.id for record in records}
+        self._records = records + [record for record in self._unsaved if record.id not in stored]
         self._refresh_stats()
 
     # ================================================================== session
@@ -481,6 +577,9 @@ class KioskController(EventDispatcher):
             return
         if not runner.finished:
             runner.tick()
+            checkpoint = runner.checkpoint()
+            if checkpoint is not None:
+                self._save_checkpoint(checkpoint)
         self._show_position()
         self._update_voice_notice()
         if runner.finished:
@@ -615,6 +714,10 @@ class KioskController(EventDispatcher):
         updated = replace(record, pain=value)
         self.last_record = updated
         self._records = [updated if r.id == record.id else r for r in self._records]
+        if any(r.id == record.id for r in self._unsaved):
+            self._unsaved = [updated if r.id == record.id else r for r in self._unsaved]
+            self._refresh_stats()
+            return  # saved with the session, once the card takes it
 
         def save() -> None:
             self._ensure_log().update_pain(record.id, value)
