@@ -6,11 +6,11 @@ import datetime as dt
 import itertools
 import json
 import random
-import time
-from typing import Iterable, List, Optional, Sequence, Set
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kiosk.model import SessionRecord
@@ -22,6 +22,7 @@ from kiosk.streaks import (
     counted_days,
     pain_history,
     parse_week_start,
+    skipped_days,
 )
 
 _record_ids = itertools.count(1)
@@ -440,25 +441,6 @@ def test_stats_are_frozen() -> None:
         stats.current_daily_streak = 5  # type: ignore[misc]
 
 
-def test_ten_years_of_sessions_take_well_under_100_ms() -> None:
-    rng = random.Random(7)
-    today = dt.date(2026, 3, 18)
-    records = [
-        record(
-            today - dt.timedelta(days=rng.randrange(3650)),
-            completed=rng.random() < 0.9,
-            pain=rng.choice([None, None, rng.randrange(11)]),
-        )
-        for _ in range(20_000)
-    ]
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        compute_stats(records, today, grid_weeks=52)
-        timings.append(time.perf_counter() - started)
-    assert min(timings) < 0.1
-
-
 # --- properties against brute force --------------------------------------------------------
 
 
@@ -536,6 +518,28 @@ def build(today: dt.date, rows: Iterable[tuple]) -> List[SessionRecord]:
         record(today - dt.timedelta(days=days_back), completed=completed, pain=pain)
         for days_back, completed, pain in rows
     ]
+
+
+def test_ten_years_of_sessions_give_the_figures_a_day_by_day_count_gives() -> None:
+    """How fast is for bench/bench_core.py (`kiosk stats` on 20,000 sessions); here, how right."""
+    rng = random.Random(7)
+    today = dt.date(2026, 3, 18)
+    records = [
+        record(
+            today - dt.timedelta(days=rng.randrange(3650)),
+            completed=rng.random() < 0.9,
+            pain=rng.choice([None, None, rng.randrange(11)]),
+        )
+        for _ in range(20_000)
+    ]
+    stats = compute_stats(records, today, grid_weeks=52)
+    counted = brute_counted(records, today)
+    assert stats.current_daily_streak == brute_current_daily(counted, today)
+    assert stats.longest_daily_streak == brute_longest_daily(counted, today)
+    assert (stats.current_weekly_streak, stats.longest_weekly_streak) == brute_weekly(counted, today, 5, 0)
+    assert (stats.total_sessions, stats.completed_sessions) == (20_000, sum(r.completed for r in records))
+    first = stats.weeks[0].start
+    assert sum(week.days_done for week in stats.weeks) == len({day for day in counted if day >= first})
 
 
 @thorough
@@ -621,3 +625,288 @@ def test_results_do_not_depend_on_the_order_of_the_log(
     stats: StreakStats = compute_stats(records, today)
     assert stats.total_sessions == sum(1 for r in records if r.date <= today)
     assert json.loads(json.dumps(stats.to_json())) == stats.to_json()
+
+
+# --- time zones: a flight east can skip a date, a flight west repeats one -------------------
+
+UTC = dt.timezone.utc
+ONE_DAY = dt.timedelta(days=1)
+
+
+def zone(offset: str) -> dt.timezone:
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = offset[1:].split(":")
+    return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def at(day: str, clock: str, offset: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone(offset))
+
+
+def session_at(started: dt.datetime, completed: bool = True, source: str = "kiosk") -> SessionRecord:
+    return SessionRecord.create(routine="r", started=started, ended=started + dt.timedelta(minutes=5),
+                                planned_s=300, active_s=300, completed=completed, source=source)
+
+
+# At UTC-11 (American Samoa) 23:50 is 10:50 UTC the next day; at UTC+14 (Kiritimati) 01:00
+# is 11:00 UTC the day before: ten minutes later, and the clock has left out all of the 13th.
+THREE_EVENINGS_AT_MINUS_11 = ("2026-03-10", "2026-03-11", "2026-03-12")
+LANDED = dt.date(2026, 3, 14)
+
+
+def three_evenings() -> List[SessionRecord]:
+    return [session_at(at(day, "23:50", "-11:00")) for day in THREE_EVENINGS_AT_MINUS_11]
+
+
+def test_a_flight_east_over_the_date_line_does_not_break_the_daily_streak() -> None:
+    records = three_evenings() + [session_at(at("2026-03-14", "01:00", "+14:00"))]
+    stats = compute_stats(records, LANDED)
+    assert (stats.current_daily_streak, stats.longest_daily_streak) == (4, 4)
+    assert stats.done_today
+    assert skipped_days(records, LANDED) == {dt.date(2026, 3, 13)}
+    assert dt.date(2026, 3, 13) not in counted_days(records, LANDED)  # skipped, not done
+    assert stats.weeks[-1].days == (False, True, True, True, False, True, False)  # Monday 9th ..
+
+
+def test_the_streak_is_alive_right_after_landing_before_todays_session() -> None:
+    landed = at("2026-03-14", "02:00", "+14:00")
+    stats = compute_stats(three_evenings(), LANDED, now=landed)
+    assert stats.current_daily_streak == 3 and not stats.done_today
+    assert skipped_days(three_evenings(), LANDED, now=landed) == {dt.date(2026, 3, 13)}
+
+
+def test_without_now_the_clock_is_taken_to_be_where_the_last_session_left_it() -> None:
+    assert compute_stats(three_evenings(), LANDED).current_daily_streak == 0
+
+
+def test_staying_put_through_the_13th_is_a_missed_day() -> None:
+    stayed = at("2026-03-14", "09:00", "-11:00")
+    assert compute_stats(three_evenings(), LANDED, now=stayed).current_daily_streak == 0
+    assert skipped_days(three_evenings(), LANDED, now=stayed) == set()
+
+
+def test_a_jump_of_less_than_a_day_never_excuses_a_missed_day() -> None:
+    records = [
+        session_at(at("2026-03-10", "20:00", "-10:00")),  # Honolulu
+        session_at(at("2026-03-11", "20:00", "-10:00")),
+        session_at(at("2026-03-13", "18:00", "+09:00")),  # Tokyo: 19 hours ahead, the 12th was lived
+    ]
+    stats = compute_stats(records, dt.date(2026, 3, 13))
+    assert (stats.current_daily_streak, stats.longest_daily_streak) == (1, 2)
+    assert skipped_days(records, dt.date(2026, 3, 13)) == set()
+
+
+def test_a_day_lived_whole_after_a_jump_of_23_hours_is_a_missed_day() -> None:
+    records = [
+        session_at(at("2026-03-10", "00:10", "-10:00")),  # then straight to Tonga: 00:40 became 23:40
+        session_at(at("2026-03-12", "08:00", "+13:00")),  # the 11th came and went in Tonga
+    ]
+    stats = compute_stats(records, dt.date(2026, 3, 12))
+    assert (stats.current_daily_streak, stats.longest_daily_streak) == (1, 1)
+    assert skipped_days(records, dt.date(2026, 3, 12)) == set()
+
+
+def test_a_jump_of_a_day_cannot_excuse_two_missing_days() -> None:
+    records = [session_at(at("2026-03-10", "23:50", "-11:00")), session_at(at("2026-03-13", "01:00", "+14:00"))]
+    stats = compute_stats(records, dt.date(2026, 3, 13))
+    assert (stats.current_daily_streak, stats.longest_daily_streak) == (1, 1)
+    assert skipped_days(records, dt.date(2026, 3, 13)) == set()
+
+
+def test_a_day_with_an_unfinished_session_was_lived_and_breaks_the_streak() -> None:
+    records = [
+        session_at(at("2026-03-12", "23:50", "-11:00")),
+        session_at(at("2026-03-13", "00:05", "-11:00"), completed=False),  # then the flight
+        session_at(at("2026-03-14", "02:00", "+14:00")),
+    ]
+    assert compute_stats(records, LANDED).current_daily_streak == 1
+    assert skipped_days(records, LANDED) == set()
+
+
+def test_a_backfilled_session_says_nothing_about_the_clock() -> None:
+    """`kiosk log add --date` writes noon in the zone it is typed in, not where the person was."""
+    records = [session_at(at("2026-03-10", "23:50", "-11:00")),
+               session_at(at("2026-03-12", "12:00", "+14:00"), source="backfill")]
+    assert compute_stats(records, dt.date(2026, 3, 12)).current_daily_streak == 1
+    assert skipped_days(records, dt.date(2026, 3, 12)) == set()
+
+
+def test_a_flight_west_over_the_date_line_counts_the_repeated_date_once() -> None:
+    records = [
+        session_at(at("2026-03-11", "08:00", "+14:00")),
+        session_at(at("2026-03-12", "08:00", "+14:00")),
+        session_at(at("2026-03-11", "20:00", "-11:00")),  # flew back: the 11th again
+        session_at(at("2026-03-12", "20:00", "-11:00")),
+    ]
+    stats = compute_stats(records, dt.date(2026, 3, 12))
+    assert (stats.current_daily_streak, stats.completed_sessions) == (2, 4)
+    assert stats.weeks[-1].days_done == 2
+    assert skipped_days(records, dt.date(2026, 3, 12)) == set()
+
+
+def test_offsets_and_starts_that_cannot_be_read_tell_nothing() -> None:
+    records = [
+        record("2026-03-10", started_utc="2026-03-11T10:50:00Z", utc_offset="-11"),
+        record("2026-03-12", started_utc="2026-03-11T11:00:00Z", utc_offset="+14:00"),
+        record("2026-03-12", started_utc="not a time", utc_offset="-11:00"),
+    ]
+    stats = compute_stats(records, dt.date(2026, 3, 12))
+    assert (stats.current_daily_streak, stats.longest_daily_streak) == (1, 1)
+
+
+def test_now_must_carry_its_offset_and_fall_on_today() -> None:
+    with pytest.raises(TypeError, match="aware"):
+        compute_stats([], LANDED, now=dt.datetime(2026, 3, 14, 9, 0))
+    with pytest.raises(ValueError, match="must fall on today"):
+        compute_stats([], LANDED, now=at("2026-03-13", "23:00", "-11:00"))
+    with pytest.raises(ValueError, match="must fall on today"):
+        skipped_days([], LANDED, now=at("2026-03-15", "01:00", "+14:00"))
+
+
+def week_over_the_date_line(leave_out: str = "") -> List[SessionRecord]:
+    """Monday 9 March .. Sunday 15 March 2026; Friday the 13th is lost to the flight."""
+    sessions = [at(f"2026-03-{day:02d}", "23:50", "-11:00") for day in (9, 10, 11, 12)]
+    sessions += [at("2026-03-14", "01:00", "+14:00"), at("2026-03-15", "20:00", "+14:00")]
+    return [session_at(started) for started in sessions if started.date().isoformat() != leave_out]
+
+
+def test_a_week_that_lost_a_day_to_a_flight_east_asks_at_most_for_the_six_it_had() -> None:
+    monday = dt.date(2026, 3, 16)
+    every_day = compute_stats(week_over_the_date_line(), monday, weekly_goal=7)
+    assert every_day.weeks[-2].days == (True, True, True, True, False, True, True)
+    assert (every_day.current_weekly_streak, every_day.longest_weekly_streak) == (1, 1)
+
+    missed_sunday = compute_stats(week_over_the_date_line(leave_out="2026-03-15"), monday, weekly_goal=7)
+    assert (missed_sunday.current_weekly_streak, missed_sunday.longest_weekly_streak) == (0, 0)
+
+    five = compute_stats(week_over_the_date_line(leave_out="2026-03-15"), monday, weekly_goal=5)
+    assert five.current_weekly_streak == 1
+
+
+# A traveller: the clock shows one zone from `start` until `move`, then another until `end`
+# (now). Every property below holds for any such trip, east or west, over the date line or not.
+
+ORIGIN = dt.datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+minutes_from_utc = st.integers(min_value=-48, max_value=56).map(lambda quarters: quarters * 15)
+east_over_the_date_line = st.tuples(st.sampled_from([-720, -660, -600]), st.sampled_from([720, 780, 840]))
+
+
+@dataclass(frozen=True)
+class Trip:
+    start: dt.datetime
+    move: dt.datetime
+    end: dt.datetime
+    before: dt.timezone
+    after: dt.timezone
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.end.astimezone(self.after)
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.date()
+
+    def stretches(self) -> List[Tuple[dt.datetime, dt.datetime, dt.timezone]]:
+        """Half-open UTC stretches and the zone the clock showed in each; `end` is the last second."""
+        return [(self.start, self.move, self.before), (self.move, self.end + dt.timedelta(seconds=1), self.after)]
+
+
+@st.composite
+def trips(draw: st.DrawFn) -> Trip:
+    before_minutes, after_minutes = draw(st.one_of(east_over_the_date_line,
+                                                   st.tuples(minutes_from_utc, minutes_from_utc)))
+    before = dt.timezone(dt.timedelta(minutes=before_minutes))
+    after = dt.timezone(dt.timedelta(minutes=after_minutes))
+    start = ORIGIN + dt.timedelta(seconds=draw(st.integers(min_value=0, max_value=7 * 86400)))
+    move_day = start.astimezone(before).date() + dt.timedelta(days=draw(st.integers(min_value=0, max_value=15)))
+    # a date is skipped only by a move late in the evening (or at midnight), and a move early
+    # in the morning leaves room to live the next date whole after a jump of nearly a day
+    move_second = draw(st.one_of(st.integers(min_value=0, max_value=86399), st.just(0),
+                                 st.integers(min_value=22 * 3600, max_value=86399),
+                                 st.integers(min_value=1, max_value=3600)))
+    move = dt.datetime.combine(move_day, dt.time(), tzinfo=before) + dt.timedelta(seconds=move_second)
+    move = max(move, start + dt.timedelta(minutes=1)).astimezone(UTC)
+    stay = draw(st.one_of(st.integers(min_value=60, max_value=3 * 3600),  # just landed
+                          st.integers(min_value=60, max_value=6 * 86400)))
+    return Trip(start, move, move + dt.timedelta(seconds=stay), before, after)
+
+
+def days_shown(trip: Trip) -> Dict[dt.date, List[Tuple[dt.datetime, dt.datetime, dt.timezone]]]:
+    """Every local date the person's clock showed, with the UTC stretches in which it showed it."""
+    shown: Dict[dt.date, List[Tuple[dt.datetime, dt.datetime, dt.timezone]]] = {}
+    for since, until, clock in trip.stretches():
+        day = since.astimezone(clock).date()
+        while day <= (until - dt.timedelta(seconds=1)).astimezone(clock).date():
+            midnight = dt.datetime.combine(day, dt.time(), tzinfo=clock)
+            shown.setdefault(day, []).append((max(since, midnight), min(until, midnight + ONE_DAY), clock))
+            day += ONE_DAY
+    return shown
+
+
+def shown_whole(trip: Trip, day: dt.date) -> bool:
+    """Whether the clock showed every moment of `day`, from its first second to its last."""
+    reached = dt.datetime.combine(day, dt.time())
+    spans = sorted((since.astimezone(clock).replace(tzinfo=None), until.astimezone(clock).replace(tzinfo=None))
+                   for since, until, clock in trip.stretches())
+    for first, last in spans:
+        if first <= reached:
+            reached = max(reached, last)
+    return reached >= dt.datetime.combine(day + ONE_DAY, dt.time())
+
+
+def practise(trip: Trip, seed: int, leave_out: FrozenSet[dt.date] = frozenset()) -> List[SessionRecord]:
+    """One session at a random moment in every stretch in which the clock showed a date."""
+    rng = random.Random(seed)
+    return [
+        session_at((since + dt.timedelta(seconds=rng.randrange(int((until - since).total_seconds()))))
+                   .astimezone(clock))
+        for day, stretches in sorted(days_shown(trip).items()) if day not in leave_out
+        for since, until, clock in stretches
+    ]
+
+
+seeds = st.integers(min_value=0, max_value=2**16)
+travelling = settings(deadline=None, max_examples=1000)
+"""The dates a flight can skip are a small corner of all trips: look there harder."""
+
+
+@travelling
+@given(trip=trips(), seed=seeds, practised_today=st.booleans(), week_start=weekday_numbers)
+def test_a_zone_change_never_breaks_a_streak_that_daily_practice_kept(
+    trip: Trip, seed: int, practised_today: bool, week_start: int
+) -> None:
+    today = trip.today
+    lived = {day for day in days_shown(trip) if day <= today}
+    records = practise(trip, seed, leave_out=frozenset() if practised_today else frozenset({today}))
+    done = lived if practised_today else lived - {today}
+    never_lived = {day for day in date_range(min(lived), today) if day not in lived}
+
+    assert skipped_days(records, today, now=trip.now) == never_lived
+    stats = compute_stats(records, today, weekly_goal=7, week_start=week_start, now=trip.now)
+    assert counted_days(records, today) == done
+    assert stats.current_daily_streak == stats.longest_daily_streak == len(done)
+    assert stats.done_today == practised_today
+    whole_weeks_lived = [week for week in stats.weeks[:-1] if week.start >= min(lived)]
+    assert stats.current_weekly_streak >= len(whole_weeks_lived)
+
+
+@travelling
+@given(trip=trips(), seed=seeds, choice=st.integers(min_value=0))
+def test_a_day_lived_from_start_to_end_without_a_session_still_breaks_the_streak(
+    trip: Trip, seed: int, choice: int
+) -> None:
+    today = trip.today
+    lived = {day for day in days_shown(trip) if day <= today}
+    landing = trip.move.astimezone(trip.after).date()
+    wholly = sorted((day for day in lived if min(lived) < day < today and shown_whole(trip, day)),
+                    key=lambda day: (abs((day - landing).days), day))  # near the flight first
+    assume(wholly)
+    missed = wholly[choice % len(wholly)]
+    records = practise(trip, seed, leave_out=frozenset({missed}))
+
+    assert missed not in skipped_days(records, today, now=trip.now)
+    stats = compute_stats(records, today, now=trip.now)
+    later = {day for day in counted_days(records, today) if day > missed}
+    assert stats.current_daily_streak == len(later)
+    assert stats.longest_daily_streak < len(lived) - 1
