@@ -16,15 +16,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
 
 from . import __version__, paths
-from .catalog import Library, json_schema, load_library
 from .clockcheck import read_clock
 from .config import Settings, load_settings
 from .model import SessionRecord
 from .atomic import WRITE_ERRORS
-from .timeline import build_timeline
+
+if TYPE_CHECKING:
+    from .catalog import Library
 
 
 ROOM_FOR_A_SESSION = 256 * 1024
@@ -67,6 +68,8 @@ class Context:
         return layers
 
     def library(self, quiet: bool = False) -> Library:
+        from .catalog import load_library  # the library only for the commands that need it
+
         library = load_library(self.library_layers(), paths.shipped_media_dir())
         if not quiet:
             for problem in library.problems:
@@ -99,6 +102,8 @@ def cmd_validate(ctx: Context) -> int:
     for target in targets:
         if not target.exists():
             raise UserError(f"{target}: no such file or folder")
+    from .catalog import load_library
+
     library = load_library(ctx.library_layers(targets if targets else None), paths.shipped_media_dir())
     for problem in library.problems:
         print(problem, file=ctx.out)
@@ -123,6 +128,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def cmd_list(ctx: Context) -> int:
+    from .timeline import build_timeline
+
     library = ctx.library()
     default = library.default_routine(ctx.settings.default_routine or None)
     exercises = [{
@@ -155,6 +162,8 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_plan(ctx: Context) -> int:
+    from .timeline import build_timeline
+
     library = ctx.library()
     routine = ctx.routine(library, ctx.args.routine)
     timeline = build_timeline(routine)
@@ -217,6 +226,8 @@ def _appended(ctx: Context, log: Any, record: SessionRecord) -> SessionRecord:
 
 
 def cmd_log_add(ctx: Context) -> int:
+    from .timeline import build_timeline
+
     library = ctx.library(quiet=True)
     routine = ctx.routine(library, ctx.args.routine)
     now = ctx.now()
@@ -300,11 +311,12 @@ def cmd_log_import(ctx: Context) -> int:
 def cmd_stats(ctx: Context) -> int:
     from .streaks import compute_stats
 
-    today = _parse_date(ctx.args.today, "--today") if ctx.args.today else ctx.today()
+    now = None if ctx.args.today else ctx.now()
+    today = _parse_date(ctx.args.today, "--today") if now is None else now.date()
     with _open_log(ctx, reading=True) as log:
         records = log.records()
     stats = compute_stats(records, today, weekly_goal=ctx.settings.weekly_goal,
-                          week_start=ctx.settings.week_start_index)
+                          week_start=ctx.settings.week_start_index, now=now)
     if ctx.args.json:
         _print_json(ctx, stats.to_json())
         return 0
@@ -323,6 +335,8 @@ def cmd_stats(ctx: Context) -> int:
 
 
 def cmd_schema(ctx: Context) -> int:
+    from .catalog import json_schema
+
     _print_json(ctx, json_schema())
     return 0
 
@@ -436,6 +450,7 @@ def _check_room(ctx: Context) -> None:
 def cmd_play(ctx: Context) -> int:
     from .checkpoint import CheckpointWriter
     from .play import play_routine
+    from .timeline import build_timeline
 
     library = ctx.library()
     routine = ctx.routine(library, ctx.args.routine)

@@ -222,7 +222,49 @@ class SessionRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SessionRecord":
-        """Build a record from stored JSON; raise ValueError naming the bad field."""
+        """Build a record from stored JSON; raise ValueError naming the bad field.
+
+        A log holds thousands of records, so a well-formed one takes a single combined
+        check; anything it does not pass goes through `_checked_from_dict` for the message.
+        """
+        if type(data) is not dict:
+            return cls._checked_from_dict(data)
+        get = data.get
+        started = get("started_utc")
+        ended = get("ended_utc", started)
+        local_date = get("local_date")
+        planned, active = get("planned_s", 0), get("active_s", 0)
+        done, skipped = get("steps_done", 0), get("steps_skipped", 0)
+        pain, monotonic = get("pain"), get("clock_monotonic_s")
+        source = get("source", "kiosk")
+        completed = get("completed")
+        unverified, interrupted = get("clock_unverified", False), get("interrupted", False)
+        boot_id, repaired_from = get("clock_boot_id", ""), get("clock_repaired_from", "")
+        offset = get("utc_offset", "+00:00")
+        if not (type(get("id")) is str and type(get("routine")) is str and type(started) is str
+                and type(ended) is str and type(local_date) is str and type(offset) is str
+                and type(boot_id) is str and type(repaired_from) is str
+                and type(completed) is bool and type(unverified) is bool and type(interrupted) is bool
+                and type(planned) in _NUMBERS and 0 <= planned < math.inf
+                and type(active) in _NUMBERS and 0 <= active < math.inf
+                and type(done) is int and done >= 0 and type(skipped) is int and skipped >= 0
+                and (pain is None or (type(pain) is int and 0 <= pain <= 10))
+                and (monotonic is None or (type(monotonic) in _NUMBERS and -math.inf < monotonic < math.inf))
+                and source in SOURCES and _is_date(local_date) and _is_moment(started) and _is_moment(ended)):
+            return cls._checked_from_dict(data)
+        extra_keys = data.keys() - _KNOWN_FIELDS
+        return cls(
+            id=data["id"], routine=data["routine"], started_utc=started, ended_utc=ended,
+            local_date=local_date, utc_offset=offset, planned_s=float(planned), active_s=float(active),
+            completed=completed, steps_done=done, steps_skipped=skipped, pain=pain, source=source,
+            clock_monotonic_s=None if monotonic is None else float(monotonic), clock_boot_id=boot_id,
+            clock_unverified=unverified, clock_repaired_from=repaired_from, interrupted=interrupted,
+            extra={key: data[key] for key in extra_keys} if extra_keys else {},
+        )
+
+    @classmethod
+    def _checked_from_dict(cls, data: Mapping[str, Any]) -> "SessionRecord":
+        """`from_dict` one field at a time, so the error names the first bad field."""
         if not isinstance(data, Mapping):
             raise ValueError("a session record must be an object")
         missing = [name for name in ("id", "routine", "started_utc", "local_date", "completed")
@@ -303,6 +345,26 @@ class SessionRecord:
             interrupted=flags["interrupted"],
             extra={key: value for key, value in data.items() if key not in known},
         )
+
+
+_NUMBERS = (int, float)
+_KNOWN_FIELDS = frozenset(SessionRecord.FIELDS + SessionRecord.OPTIONAL_FIELDS)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_moment(text: str) -> bool:
+    try:
+        parse_utc(text)
+    except ValueError:
+        return False
+    return True
 
 
 def minutes_seconds(seconds: float) -> str:

@@ -239,6 +239,11 @@ class AtomicJSONStorage(Storage):
         self._cached = None
         self._records = None
 
+    def refresh_backup(self) -> None:
+        """Make the backup the current log (after sessions moved out to archives)."""
+        self._keep_current_as_backup()
+        fsync_directory(self.path.parent)
+
     def _keep_current_as_backup(self) -> None:
         """Point the backup at the current log without a moment where either is missing."""
         try:
@@ -606,6 +611,9 @@ class SessionLog:
                     sessions[existing] = document
                 storage.write({SESSIONS_TABLE: sessions})
             self._table.remove(doc_ids=[int(doc_id) for documents in moving.values() for doc_id in documents])
+            # The moved sessions are safe in their archives (and the archives' backups), so the
+            # main backup may follow the smaller log: opening then never re-reads ten years.
+            main.refresh_backup()
         except OSError as error:
             if error.errno not in WRITE_ERRORS:
                 raise
@@ -790,13 +798,18 @@ def _repair_if_damaged(storage: AtomicJSONStorage, now: Callable[[], dt.datetime
 
 def _missing_from_backup(storage: AtomicJSONStorage, tables: Optional[Tables],
                          known_elsewhere: Set[str]) -> Optional[str]:
-    """Why a log that parses is still damaged: its backup holds sessions it lacks. None if not."""
+    """Why a log that parses is still damaged: its backup holds sessions it lacks. None if not.
+
+    The backup is about the size of the log (archiving moves it along), so reading its
+    ids at every open is cheap.
+    """
     if not _has_content(storage.backup_path):
         return None
+    documents = (tables or {}).get(SESSIONS_TABLE, {})
     backup_ids = _session_ids(storage.backup_path.read_bytes())
     if not backup_ids:
         return None
-    present = {document.get("id") for document in (tables or {}).get(SESSIONS_TABLE, {}).values()}
+    present = {document.get("id") for document in documents.values()}
     missing = backup_ids - present - known_elsewhere
     if not missing:
         return None

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Callable, Dict, Set
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.model import SessionRecord
 
-from factories import make_record
+from factories import make_record, numbered_record
 
 
 def test_create_keeps_the_local_day_and_offset() -> None:
@@ -57,3 +60,27 @@ def test_from_dict_names_missing_fields() -> None:
         SessionRecord.from_dict({"started_utc": "x", "local_date": "2026-01-01", "completed": True})
     with pytest.raises(ValueError, match="object"):
         SessionRecord.from_dict(["not", "a", "record"])  # type: ignore[arg-type]
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 12), st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from(["", "x", "kiosk", "cli", "2026-02-30", "2026-01-05", "2026-01-05T07:00:00Z",
+                                     "+01:00", "yesterday"]), st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=400, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(SessionRecord.FIELDS + SessionRecord.OPTIONAL_FIELDS + ("other",)),
+                               _VALUES, max_size=4),
+       dropped=st.sets(st.sampled_from(SessionRecord.FIELDS), max_size=2))
+def test_the_fast_path_accepts_and_refuses_exactly_what_the_field_by_field_check_does(
+        changes: Dict[str, Any], dropped: Set[str]) -> None:
+    document = dict(numbered_record(3).to_dict(), **changes)
+    for name in dropped:
+        document.pop(name, None)
+
+    def outcome(build: Callable[[Dict[str, Any]], SessionRecord]) -> Any:
+        try:
+            return build(document)
+        except ValueError as error:
+            return ("refused", str(error))
+
+    assert outcome(SessionRecord.from_dict) == outcome(SessionRecord._checked_from_dict)

@@ -484,9 +484,10 @@ class KioskController(EventDispatcher):
         return DONE_TIMEOUT_S if self.screen == "done" else self.settings.idle_timeout
 
     def _refresh_stats(self) -> None:
-        today = self.wall().date()
+        now = self.wall()
+        today = now.date()
         stats = compute_stats(self._records, today, weekly_goal=self.settings.weekly_goal,
-                              week_start=self.settings.week_start_index)
+                              week_start=self.settings.week_start_index, now=now)
         self.stats = stats
         self.pain_points = [(day.isoformat(), value) for day, value in pain_history(self._records, today)]
         self.done_today = stats.done_today
