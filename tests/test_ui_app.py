@@ -426,3 +426,22 @@ def test_under_systemd_it_reports_ready_pings_the_watchdog_and_stops_cleanly_on_
             app.kill()
         notify.close()
     assert "Traceback" not in errors.read_text()
+
+
+def test_a_session_added_over_ssh_shows_on_home_within_a_minute_without_a_touch(
+        shipped_library, data_dir: Path) -> None:
+    driver = Kiosk(shipped_library, data_dir)
+    try:
+        driver.advance(2)
+        assert driver.controller.wait_idle(20)
+        driver.settle()
+        assert driver.widget("home", "today").text == "Not done yet today"
+        # what `kiosk log add` over SSH does, for the kiosk's (fake) today
+        kiosk_main(["--data-dir", str(data_dir), "log", "add", "--date", driver.wall().date().isoformat()])
+        driver.advance(60, step=1.0)
+        assert driver.controller.wait_idle(20)
+        driver.settle()
+        assert driver.controller.screen == "home", "nobody touched the screen"
+        assert driver.widget("home", "today").text == "Done today"
+    finally:
+        driver.close()
