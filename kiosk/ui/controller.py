@@ -362,10 +362,11 @@ class KioskController(EventDispatcher):
                 except OSError:
                     pass
                 return error.errno or errno.EIO
-            try:
-                checkpoints.finish()
-            except OSError as error:
-                log.warning("could not remove the checkpoint: %s", error)
+            if not self.in_session:  # else the running session's next checkpoint replaces it
+                try:
+                    checkpoints.finish()
+                except OSError as error:
+                    log.warning("could not remove the checkpoint: %s", error)
             return None
 
         def saved(failure: Optional[int]) -> None:
