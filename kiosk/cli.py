@@ -595,6 +595,8 @@ def main(argv: Optional[Sequence[str]] = None, *, out: Optional[TextIO] = None, 
     except CannotWrite as error:
         print(f"kiosk: error: {error}", file=err)
         return 1
+    except BrokenPipeError:  # before OSError, which it is: `kiosk log list | head` is no error
+        return 0
     except OSError as error:
         if error.errno not in WRITE_ERRORS:
             raise
@@ -603,6 +605,4 @@ def main(argv: Optional[Sequence[str]] = None, *, out: Optional[TextIO] = None, 
     except KeyboardInterrupt:
         print("kiosk: interrupted", file=err)
         return 130
-    except BrokenPipeError:
-        return 0
 
