@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import os
 import subprocess
 import sys
@@ -267,3 +268,25 @@ def test_admin_commands_do_not_import_kivy(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "d")], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("spoil", ['"active_s":Infinity', '"planned_s":NaN', '"active_s":1e400',
+                                   '"local_date":"2026-02-30"'])
+@pytest.mark.parametrize("command", [["log", "list"], ["log", "list", "--json"], ["stats"],
+                                     ["log", "export", "--csv"]])
+def test_no_command_crashes_on_a_record_that_parses_but_is_impossible(
+        data_dir: Path, spoil: str, command: list) -> None:
+    for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
+        run("--data-dir", str(data_dir), "log", "add", "--date", day)
+    log_path = data_dir / "sessions.json"
+    tables = json.loads(log_path.read_text())
+    last = json.dumps(tables["_default"]["3"], separators=(",", ":"))
+    field = spoil.split(":")[0]
+    spoiled = re.sub(f'{field}:[^,}}]+', spoil, last)
+    assert spoiled != last
+    log_path.write_text(log_path.read_text().replace(last, spoiled))
+    status, out, err = run("--data-dir", str(data_dir), *command)
+    assert status == 0 and "Traceback" not in err
+    assert "damaged" in err and "kept as" in err
+    status, out, _ = run("--data-dir", str(data_dir), "log", "list", "--json")
+    assert [record["local_date"] for record in json.loads(out)] == ["2026-11-20", "2026-11-21"]
