@@ -1,7 +1,9 @@
 """Hostile input: fuzzed library and settings files, alias bombs, huge files, wrong settings.
 
 The fuzzing itself lives in bench/fuzz_catalog.py (which runs it for ten minutes); here
-every generator runs briefly, so CI tries a few hundred fresh inputs on each run.
+every generator runs briefly, so CI tries a few hundred fresh inputs on each run. How long
+the loader takes on the hostile files is timed there too (`--worst-cases`): here only what
+does not depend on the machine's speed, the answer and the memory.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +21,7 @@ import pytest
 from kiosk import cli
 from kiosk.catalog import load_library
 from kiosk.config import SETTING_FIELDS, Settings, load_settings
+from kiosk.yamldoc import MAX_NODES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_PER_GENERATOR = 120
@@ -52,13 +54,15 @@ def test_the_fuzz_check_does_catch_an_escaping_exception(tmp_path: Path, monkeyp
         FUZZER.check_loaders(b"exercises: []\n", tmp_path / "library")
 
 
-def timed_load(folder: Path) -> Tuple[Any, float, float]:
-    """The library of a folder, the seconds it took and the peak megabytes Python allocated."""
+def load_measuring_memory(folder: Path) -> Tuple[Any, float]:
+    """The library of a folder and the peak megabytes Python allocated loading it.
+
+    Memory, unlike time, does not depend on how fast or how busy the machine is; the
+    loader's speed on these files is timed by `bench/fuzz_catalog.py --worst-cases`."""
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         library = load_library([folder])
-        return library, time.perf_counter() - started, tracemalloc.get_traced_memory()[1] / 1e6
+        return library, tracemalloc.get_traced_memory()[1] / 1e6
     finally:
         tracemalloc.stop()
 
@@ -70,32 +74,30 @@ GOOD_EXERCISE = FUZZER.BASE_LIBRARY
     ("alias-bomb.yaml", FUZZER.alias_bomb),
     ("twenty-mb.yaml", lambda: b"exercises:\n" + b"#" * (20 * 1024 * 1024)),
 ])
-def test_alias_bombs_and_20_mb_files_are_refused_quickly_in_little_memory(
+def test_alias_bombs_and_20_mb_files_are_refused_in_little_memory(
         name: str, make: Callable[[], bytes], tmp_path: Path) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / name).write_bytes(make())
     (folder / "good.yaml").write_text(GOOD_EXERCISE, encoding="utf-8")
-    library, seconds, megabytes = timed_load(folder)
+    library, megabytes = load_measuring_memory(folder)
     [problem] = library.errors
     assert problem.path.endswith(name) and problem.line >= 1
     assert "base-toes" in library.exercises, "the good file beside it still loads"
-    assert seconds < 1.0 and megabytes < 50, (seconds, megabytes)  # typically 1 ms and 1 MB: see bench/
+    assert megabytes < 50, megabytes  # typically 1 MB
 
 
-@pytest.mark.skipif(not hasattr(__import__("kiosk.yamldoc").yamldoc, "MAX_NODES"),
-                    reason="the YAML reader has no cap on values per file yet: a 1 MiB file of tiny items takes "
-                           "~11 s and ~220 MB (bench/fuzz_catalog.py --worst-cases; see RELIABILITY.md)")
 @pytest.mark.parametrize("unit", ["  - id: x\n", "  - {}\n", "  - [a, b]\n"])
-def test_a_1_mib_file_of_tiny_items_is_refused_quickly_in_little_memory(unit: str, tmp_path: Path) -> None:
+def test_a_1_mib_file_of_tiny_items_is_refused_in_little_memory(unit: str, tmp_path: Path) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "many.yaml").write_bytes(FUZZER.under_limit(unit))
     (folder / "good.yaml").write_text(GOOD_EXERCISE, encoding="utf-8")
-    library, seconds, megabytes = timed_load(folder)
+    library, megabytes = load_measuring_memory(folder)
     assert "base-toes" in library.exercises
-    assert any(p.path.endswith("many.yaml") for p in library.errors)
-    assert seconds < 2.0 and megabytes < 50, (seconds, megabytes)
+    [problem] = [p for p in library.errors if p.path.endswith("many.yaml")]
+    assert f"more than {MAX_NODES:,} values" in problem.message, problem.message
+    assert megabytes < 50, megabytes  # typically 8 MB
 
 
 def test_a_20_mb_settings_file_is_refused_and_the_defaults_used(tmp_path: Path) -> None:
