@@ -182,7 +182,7 @@ def test_a_failing_voice_leaves_captions_says_voice_off_and_the_next_session_tri
             voice: Any = EngineThatCannotRender()
             audio: NullAudio = NoDevice(FAKE_TIME)
         else:
-            voice = PhraseVoice(cache_dir=tmp_path / f"voice-{len(made)}", start_timeout_s=5.0, reply_timeout_s=0.5)
+            voice = PhraseVoice(cache_dir=tmp_path / f"voice-{len(made)}", reply_timeout_s=0.5)
             audio = NullAudio(FAKE_TIME)
         made.append(CueSpeaker(voice=voice, audio=audio, sounds=Sounds.from_media(MEDIA), clock=FAKE_TIME))
         return made[-1]
@@ -275,14 +275,6 @@ def test_a_session_under_a_1970_clock_counts_once_the_next_session_dates_it(tiny
         driver.close()
 
 
-def controller_repairs_the_clock() -> bool:
-    from kiosk.ui import controller
-
-    return hasattr(controller, "read_clock")
-
-
-@pytest.mark.skipif(not controller_repairs_the_clock(),
-                    reason="the controller does not call SessionLog.repair_clock yet (see RELIABILITY.md)")
 def test_the_next_start_of_the_app_dates_a_session_saved_under_a_wrong_clock(tiny_library: Library,
                                                                             tmp_path: Path) -> None:
     data_dir = tmp_path / "data"

@@ -18,9 +18,14 @@ USER_UNIT = REPO / "systemd/user/home-exercise-kiosk.service"
 AUTOSTART = REPO / "systemd/autostart/home-exercise-kiosk.desktop"
 EXPOSURE_LIMIT = 2.5
 
-needs_systemd_analyze = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None,
-    reason="systemd-analyze is missing: apt-get install systemd (bash .ci/setup test does)")
+
+@pytest.fixture
+def systemd_analyze() -> str:
+    """The tool's path; without it these tests fail saying how to get it, since a skip would pass unseen."""
+    found = shutil.which("systemd-analyze")
+    if found is None:
+        pytest.fail("systemd-analyze is missing: apt-get install systemd (bash .ci/setup test does)")
+    return found
 
 
 def directives(unit: Path) -> Dict[str, Dict[str, List[str]]]:
@@ -57,8 +62,7 @@ def run(argv: List[str], env: Optional[Dict[str, str]] = None) -> "subprocess.Co
 
 # --------------------------------------------------------------------------- systemd's checks
 
-@needs_systemd_analyze
-def test_system_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+def test_system_unit_passes_systemd_analyze_verify(systemd_analyze: str, tmp_path: Path) -> None:
     """Verified as installed: the installer's staging tree, the host's units, a stand-in for the app."""
     root = tmp_path / "pi"
     assert install.main(["--root", str(root), "--source", str(REPO)]) == 0
@@ -67,12 +71,11 @@ def test_system_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     app.parent.mkdir(parents=True)
     app.write_text("#!/bin/sh\n")
     app.chmod(0o755)
-    result = run(["systemd-analyze", "verify", f"--root={root}", "--man=no", install.UNIT])
+    result = run([systemd_analyze, "verify", f"--root={root}", "--man=no", install.UNIT])
     assert (result.returncode, result.stderr) == (0, "")
 
 
-@needs_systemd_analyze
-def test_user_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+def test_user_unit_passes_systemd_analyze_verify(systemd_analyze: str, tmp_path: Path) -> None:
     """The user manager has no --root: the unit is verified from XDG_CONFIG_HOME, with
     ExecStart pointed at a stand-in for the app (the only line changed)."""
     app = tmp_path / "kiosk"
@@ -88,13 +91,12 @@ def test_user_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     runtime.mkdir(mode=0o700)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "XDG_RUNTIME_DIR": str(runtime)}
-    result = run(["systemd-analyze", "--user", "verify", "--man=no", install.UNIT], env=env)
+    result = run([systemd_analyze, "--user", "verify", "--man=no", install.UNIT], env=env)
     assert (result.returncode, result.stderr) == (0, "")
 
 
-@needs_systemd_analyze
-def test_system_unit_exposure_is_at_most_2_5() -> None:
-    result = run(["systemd-analyze", "security", "--offline=yes", f"--threshold={int(EXPOSURE_LIMIT * 10)}",
+def test_system_unit_exposure_is_at_most_2_5(systemd_analyze: str) -> None:
+    result = run([systemd_analyze, "security", "--offline=yes", f"--threshold={int(EXPOSURE_LIMIT * 10)}",
                   str(SYSTEM_UNIT)])
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
@@ -103,12 +105,11 @@ def test_system_unit_exposure_is_at_most_2_5() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@needs_systemd_analyze
-def test_a_weakened_unit_would_fail_the_exposure_check(tmp_path: Path) -> None:
+def test_a_weakened_unit_would_fail_the_exposure_check(systemd_analyze: str, tmp_path: Path) -> None:
     """The check has teeth: the same app without its sandbox scores far above the limit."""
     bare = tmp_path / "bare.service"
     bare.write_text("[Service]\nExecStart=/opt/home-exercise-kiosk/venv/bin/kiosk run\nUser=kiosk\n")
-    result = run(["systemd-analyze", "security", "--offline=yes", f"--threshold={int(EXPOSURE_LIMIT * 10)}",
+    result = run([systemd_analyze, "security", "--offline=yes", f"--threshold={int(EXPOSURE_LIMIT * 10)}",
                   str(bare)])
     assert result.returncode != 0
 

@@ -32,6 +32,7 @@ from kiosk.timeline import Timeline, build_timeline
 from kiosk.voice import (CueSpeaker, EspeakCommand, PhraseCache, PhraseVoice, SilentSpeaker, Sounds, Speaker,
                          match_voice, make_speaker)
 from kiosk.voice_worker import VoiceInfo
+from test_audio import hide_the_sound_card
 from voice_fakes import (HANGING_ENGINE, MISSING_ENGINE, Recorder, hide_commands, install_fake_engine,
                          tiny_routine)
 
@@ -209,7 +210,8 @@ def test_a_worker_killed_between_phrases_is_restarted(tmp_path: Path) -> None:
 def test_a_hanging_engine_is_restarted_once_then_the_command_line_takes_over(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     install_fake_engine(tmp_path, monkeypatch, HANGING_ENGINE)
-    voice = PhraseVoice(cache_dir=tmp_path / "voice", reply_timeout_s=0.5)
+    # A short wait for the hanging worker only: espeak-ng keeps its usual time, however busy the machine.
+    voice = PhraseVoice(cache_dir=tmp_path / "voice", reply_timeout_s=0.5, espeak=EspeakCommand())
     try:
         result = voice.render(["Begin.", "Rest."])
         assert sorted(result) == ["Begin.", "Rest."]
@@ -357,7 +359,7 @@ def test_stop_silences_and_forgets_what_was_waiting(parts) -> None:
     assert recorder.wait_for(lambda events: len(recorder.of("start")) == 1)
     speaker.stop()
     assert recorder.wait_for(lambda events: len(recorder.of("drop")) == 1)
-    assert speaker.drain(5.0)
+    assert speaker.drain(30.0)
     assert not audio.playing
 
 
@@ -559,10 +561,10 @@ def test_kiosk_say_to_a_file_writes_a_spoken_wav(tmp_path: Path) -> None:
     assert str(target) in out
 
 
-def test_kiosk_say_without_a_sound_card_says_so_and_exits_non_zero() -> None:
+def test_kiosk_say_without_a_sound_card_says_so_and_exits_non_zero(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hide_the_sound_card(tmp_path, monkeypatch)
     code, _, err = run_cli("say", "Hello.")
-    if code == 0:
-        pytest.skip("this machine has a working sound card")
     assert code == 1
     assert "cannot play the phrase" in err and "--to FILE.wav" in err and "Traceback" not in err
 
