@@ -302,13 +302,21 @@ class KioskController(EventDispatcher):
 
     def acknowledge_safety(self) -> None:
         """Once read, never shown again on this kiosk (a marker in the data folder)."""
+        from ..atomic import WRITE_ERRORS, write_atomically
+
         self.safety_text = ""
         self.go("home")
-        folder = self.data_dir
+        marker = self.data_dir / SAFETY_SEEN
 
         def remember() -> None:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / SAFETY_SEEN).write_text("The safety note was shown and acknowledged.\n", encoding="utf-8")
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(marker, b"The safety note was shown and acknowledged.\n")
+            except OSError as error:
+                if error.errno not in WRITE_ERRORS:
+                    raise
+                log.warning("could not write %s: %s; the safety note shows again at the next start",
+                            marker, error.strerror or error)
 
         self._background(remember)
 
@@ -353,8 +361,11 @@ class KioskController(EventDispatcher):
             try:
                 session_log = self._ensure_log()
                 for record in pending:
-                    if session_log.get(record.id) is None:
+                    stored = session_log.get(record.id)
+                    if stored is None:
                         session_log.append(record)
+                    elif stored.pain != record.pain:  # rated while an earlier save was on its way
+                        session_log.update_pain(record.id, record.pain)
             except OSError as error:
                 log.warning("could not save %d session(s): %s", len(pending), error)
                 try:
@@ -759,8 +770,28 @@ class KioskController(EventDispatcher):
         if name == "default_routine":
             self._refresh_library_views()
         if self.config_path is not None:
+            from ..atomic import WRITE_ERRORS
+
             path = self.config_path
-            self._background(lambda: save_settings(path, updated))
+            not_saved = "Settings not saved: the SD card cannot be written. The change applies until a restart."
+
+            def save() -> bool:
+                try:
+                    save_settings(path, updated)
+                except OSError as error:
+                    if error.errno not in WRITE_ERRORS:
+                        raise
+                    log.warning("could not save the settings to %s: %s", path, error.strerror or error)
+                    return False
+                return True
+
+            def saved(done: bool) -> None:
+                if done:
+                    self._drop_notice(not_saved)  # every save writes every setting
+                else:
+                    self._show_notice(not_saved)
+
+            self._background(save, saved)
 
 
 def _days(count: int) -> str:
