@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Set, Tuple, Type
+from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
 from .model import Cue
 from .timeline import Position, Timeline
@@ -147,10 +147,13 @@ class Session:
 
     def handle(self, event: Event) -> Tuple[Cue, ...]:
         """Apply one event; return the cues that fell due because of it."""
-        handler = TRANSITIONS.get((self.state, type(event)))
-        if handler is None:
+        allowed = TRANSITIONS.get((self.state, type(event)))
+        if allowed is None:
             raise IllegalTransition(self.state, event)
-        return handler(self, event)
+        before = self.state
+        cues = HANDLERS[type(event)](self, event)
+        assert self.state in allowed, f"{before.value} + {type(event).__name__} led to {self.state.value}"
+        return cues
 
     def can(self, event_type: Type[Event]) -> bool:
         return (self.state, event_type) in TRANSITIONS
@@ -239,27 +242,43 @@ class Session:
         self.state = State.STOPPED
         return ()
 
-    def _ignore(self, event: Event) -> Tuple[Cue, ...]:
-        return ()
 
+L, A, P, D, S = State.LEAD_IN, State.ACTIVE, State.PAUSED, State.DONE, State.STOPPED
+TRANSITIONS: Dict[Tuple[State, Type[Event]], FrozenSet[State]] = {
+    # (state, event):            the states it can lead to (which one: the timeline decides)
+    (State.IDLE, Start):         frozenset({L, A, D}),
+    (State.IDLE, Tick):          frozenset({State.IDLE}),
+    (L, Tick):                   frozenset({L, A, D}),
+    (L, Pause):                  frozenset({P, D}),
+    (L, Skip):                   frozenset({L, A, D}),
+    (L, Back):                   frozenset({L, A}),
+    (L, Stop):                   frozenset({S}),
+    (A, Tick):                   frozenset({A, D}),
+    (A, Pause):                  frozenset({P, D}),
+    (A, Skip):                   frozenset({L, A, D}),
+    (A, Back):                   frozenset({L, A}),
+    (A, Stop):                   frozenset({S}),
+    (P, Tick):                   frozenset({P}),
+    (P, Resume):                 frozenset({L, A, D}),
+    (P, Skip):                   frozenset({P, D}),
+    (P, Back):                   frozenset({P}),
+    (P, Stop):                   frozenset({S}),
+    (D, Tick):                   frozenset({D}),
+    (S, Tick):                   frozenset({S}),
+}
+"""(state, event) -> the states it may lead to. A pair that is not here is an illegal transition.
 
-def _table() -> Dict[Tuple[State, Type[Event]], Handler]:
-    table: Dict[Tuple[State, Type[Event]], Handler] = {(State.IDLE, Start): Session._start}
-    for state in RUNNING:
-        table[(state, Tick)] = Session._tick
-        table[(state, Pause)] = Session._pause
-    table[(State.PAUSED, Resume)] = Session._resume
-    for state in MOVABLE:
-        table[(state, Skip)] = Session._skip
-        table[(state, Back)] = Session._back
-        table[(state, Stop)] = Session._stop
-    for state in (State.PAUSED, State.DONE, State.STOPPED, State.IDLE):
-        table[(state, Tick)] = Session._ignore
-    return table
+A handler below only does the side effects of its event and settles on one of these."""
 
-
-TRANSITIONS: Dict[Tuple[State, Type[Event]], Handler] = _table()
-"""(state, event) -> handler. A pair that is not here is an illegal transition."""
+HANDLERS: Dict[Type[Event], Handler] = {
+    Start: Session._start,
+    Tick: Session._tick,
+    Pause: Session._pause,
+    Resume: Session._resume,
+    Skip: Session._skip,
+    Back: Session._back,
+    Stop: Session._stop,
+}
 
 
 def legal_events(state: State) -> List[str]:

@@ -119,6 +119,7 @@ NEXT_STATE: Dict[Tuple[State, Type[Event]], State] = {
 
 def test_the_table_lists_exactly_the_legal_transitions() -> None:
     assert set(TRANSITIONS) == set(NEXT_STATE)
+    assert all(NEXT_STATE[pair] in TRANSITIONS[pair] for pair in NEXT_STATE)
     assert legal_events(State.PAUSED) == ["Back", "Resume", "Skip", "Stop", "Tick"]
     assert legal_events(State.DONE) == ["Tick"]
 
