@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
 
 from . import __version__, paths
-from .clockcheck import read_clock
+from .clockcheck import local_now, read_clock
 from .config import Settings, load_settings
 from .model import SessionRecord
 from .atomic import WRITE_ERRORS
@@ -89,10 +89,6 @@ class Context:
 
     def today(self) -> dt.date:
         return self.now().date()
-
-
-def _local_now() -> dt.datetime:
-    return dt.datetime.now().astimezone()
 
 
 # --------------------------------------------------------------------------- commands
@@ -574,7 +570,7 @@ def _missing_action(parser: argparse.ArgumentParser) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None, *, out: Optional[TextIO] = None, err: Optional[TextIO] = None,
-         now: Callable[[], dt.datetime] = _local_now) -> int:
+         now: Callable[[], dt.datetime] = local_now) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()

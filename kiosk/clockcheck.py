@@ -49,10 +49,15 @@ def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
         return ""
 
 
+def local_now() -> dt.datetime:
+    """The wall clock, as an aware local time: the one "now" of the app and the command line."""
+    return dt.datetime.now().astimezone()
+
+
 def read_clock(monotonic: Callable[[], float] = time.monotonic,
                wall: Optional[Callable[[], dt.datetime]] = None) -> ClockReading:
     """Read both clocks now (the caller's clocks, so a fake clock stays one clock)."""
-    now = wall() if wall is not None else dt.datetime.now().astimezone()
+    now = wall() if wall is not None else local_now()
     return ClockReading(now, monotonic(), read_boot_id())
 
 

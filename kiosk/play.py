@@ -19,7 +19,8 @@ from . import paths
 from .audio import AplayAudio, AudioOut
 from .config import Settings
 from .model import Cue, SessionRecord
-from .runner import SessionRunner, local_now
+from .clockcheck import local_now, read_boot_id
+from .runner import SessionRunner
 from .timeline import Timeline
 from .voice import SilentSpeaker, Speaker, default_cache_dir, make_speaker
 
@@ -73,7 +74,7 @@ def play_session(timeline: Timeline, *, speaker: Speaker, clock: Clock, out: Tex
     mid-session still leaves it in the log. Returns the runner (ended: done or stopped)
     and whether it was interrupted.
     """
-    runner = SessionRunner(timeline, clock=clock, speaker=speaker, wall=wall, source="cli")
+    runner = SessionRunner(timeline, clock=clock, speaker=speaker, wall=wall, boot_id=read_boot_id(), source="cli")
 
     def show(cues: Tuple[Cue, ...]) -> None:
         for cue in cues:

@@ -12,11 +12,11 @@ import uuid
 from dataclasses import replace
 from typing import Callable, Optional, Tuple
 
-from .clockcheck import checked, read_boot_id
+from .clockcheck import checked
 from .model import Cue, SessionRecord
 from .session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tick
 from .timeline import Position, Timeline
-from .voice import Speaker
+from .speaker import Speaker
 
 CHECKPOINT_EVERY_S = 10.0
 """Active seconds between checkpoints (besides every segment boundary): a power cut loses
@@ -29,17 +29,14 @@ MonotonicClock = Callable[[], float]
 WallClock = Callable[[], dt.datetime]
 
 
-def local_now() -> dt.datetime:
-    return dt.datetime.now().astimezone()
-
-
 class SessionRunner:
     def __init__(self, timeline: Timeline, *, clock: MonotonicClock, speaker: Speaker,
-                 wall: WallClock = local_now, source: str = "kiosk", boot_id: Optional[str] = None,
+                 wall: WallClock, boot_id: str, source: str = "kiosk",
                  newest_start: Optional[dt.datetime] = None) -> None:
         """`clock` should be the system's monotonic clock (or a test's stand-in for it): the
         record keeps its start so a session saved under a wrong wall clock can be dated
-        again. `boot_id` None means this machine's current boot. `newest_start` is the
+        again, given `boot_id`, the boot that clock belongs to (`clockcheck.read_boot_id()`,
+        "" if unknown). `wall` gives the local time, aware. `newest_start` is the
         newest trusted start in the log (`clockcheck.newest_trusted_start`), so the record
         is flagged here already if the wall clock is behind it, as the log would flag it."""
         self.timeline = timeline
@@ -48,7 +45,7 @@ class SessionRunner:
         self.speaker = speaker
         self.wall = wall
         self.source = source
-        self.boot_id = boot_id if boot_id is not None else read_boot_id()
+        self.boot_id = boot_id
         self.newest_start = newest_start
         self.caption_cue: Optional[Cue] = None
         """The last phrase handed out (not a count): what the voice is saying, for the screen."""

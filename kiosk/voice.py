@@ -23,11 +23,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .audio import AudioOut, KivyAudio, trim_silence, wav_info
 from .config import Settings
 from .model import Cue
+from .speaker import SilentSpeaker, Speaker
 from .speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
 from .voice_worker import (REPLY_TIMEOUT_S, START_TIMEOUT_S, EngineMissing, VoiceInfo, VoiceWorker,
                            WorkerError)
@@ -35,47 +36,6 @@ from .voice_worker import (REPLY_TIMEOUT_S, START_TIMEOUT_S, EngineMissing, Voic
 log = logging.getLogger("kiosk.voice")
 
 Clock = Callable[[], float]
-
-
-class Speaker(Protocol):
-    def prepare(self, phrases: Sequence[str]) -> None:
-        """Get ready to say these phrases at once (render them ahead). May block: call it off the UI thread."""
-
-    def say(self, cue: Cue, due_at: float) -> None:
-        """Say a cue that fell due at `due_at` (monotonic seconds). Returns at once."""
-
-    def stop(self) -> None:
-        """Fall silent now (pause, skip, stop). Returns at once."""
-
-    @property
-    def status(self) -> str:
-        """"voice" when speaking, "fallback" when a problem silenced the voice, "off" when switched off."""
-
-    def close(self) -> None:
-        """Release the engine and any worker."""
-
-
-class SilentSpeaker:
-    """Says nothing: voice switched off, or no way to make sound. Captions carry the cues."""
-
-    def __init__(self, status: str = "off") -> None:
-        self._status = status
-
-    def prepare(self, phrases: Sequence[str]) -> None:
-        pass
-
-    def say(self, cue: Cue, due_at: float) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    def close(self) -> None:
-        pass
 
 
 # =========================================================================== where phrases come from

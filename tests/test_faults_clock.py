@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import io
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 from kiosk.clockcheck import (RELEASE_DATE, ClockReading, checked, newest_trusted_start, read_boot_id, redated,
                               repairs, wall_problem)
 from kiosk.model import SessionRecord
+from kiosk.play import play_session
 from kiosk.runner import SessionRunner
 from kiosk.session import State
 from kiosk.store import SessionLog
@@ -194,11 +196,14 @@ def test_the_runner_flags_a_start_behind_the_newest_session_it_is_told_of() -> N
     assert runner.record().clock_unverified
 
 
-def test_the_runner_reads_this_machines_boot_id_by_default() -> None:
-    runner = SessionRunner(build_timeline(make_routine()), clock=Clock(), speaker=SilentSpeaker(),
-                           wall=lambda: SYNCED)
-    runner.start()
-    runner.stop()
+def test_the_player_gives_the_runner_this_machines_boot_id() -> None:
+    clock = Clock()
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    runner, _ = play_session(build_timeline(make_routine()), clock=clock, speaker=SilentSpeaker(),
+                             out=io.StringIO(), sleep=sleep, wall=lambda: SYNCED)
     assert runner.record().clock_boot_id == read_boot_id()
 
 

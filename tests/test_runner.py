@@ -48,7 +48,7 @@ def parts(shipped_library):
     timeline = build_timeline(shipped_library.default_routine())
     clock, speaker = FakeClock(), NotingSpeaker()
     wall_now = [START_WALL]
-    runner = SessionRunner(timeline, clock=clock, speaker=speaker, wall=lambda: wall_now[0])
+    runner = SessionRunner(timeline, clock=clock, speaker=speaker, wall=lambda: wall_now[0], boot_id="")
     return runner, clock, speaker, timeline, wall_now
 
 

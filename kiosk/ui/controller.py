@@ -29,11 +29,11 @@ from kivy.properties import (
 from .. import paths
 from ..catalog import Library
 from ..checkpoint import CheckpointWriter
-from ..clockcheck import newest_trusted_start, read_clock
+from ..clockcheck import local_now, newest_trusted_start, read_boot_id, read_clock
 from ..config import Settings, save_settings
 from ..model import Routine, SessionRecord
 from ..night import in_night, parse_clock
-from ..runner import SessionRunner, local_now
+from ..runner import SessionRunner
 from ..session import State
 from ..streaks import StreakStats, compute_stats, pain_history
 from ..timeline import Timeline, build_timeline
@@ -185,6 +185,7 @@ class KioskController(EventDispatcher):
         self.config_path = config_path
         self.clock = clock
         self.wall = wall
+        self._boot_id = read_boot_id()
         self._speaker_factory = speaker_factory or (lambda chosen: SilentSpeaker("off"))
         self._log_opener = log_opener
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
@@ -569,6 +570,7 @@ class KioskController(EventDispatcher):
             self._replace_speaker()  # every session gives the voice another chance
         self.speaker.stop()
         self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall,
+                                    boot_id=self._boot_id,
                                     newest_start=newest_trusted_start(self._records))
         phrases = [cue.text for cue in self.timeline.cues]
         self._background(lambda: self.speaker.prepare(phrases), lambda _result: self._update_voice_notice())

@@ -1,0 +1,51 @@
+"""What the session runner needs from a voice: the Speaker protocol, and a speaker that says nothing.
+
+Core: no engine, no audio, no I/O. `voice.py` makes the real speakers.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+from .model import Cue
+
+
+class Speaker(Protocol):
+    def prepare(self, phrases: Sequence[str]) -> None:
+        """Get ready to say these phrases at once (render them ahead). May block: call it off the UI thread."""
+
+    def say(self, cue: Cue, due_at: float) -> None:
+        """Say a cue that fell due at `due_at` (monotonic seconds). Returns at once."""
+
+    def stop(self) -> None:
+        """Fall silent now (pause, skip, stop). Returns at once."""
+
+    @property
+    def status(self) -> str:
+        """"voice" when speaking, "fallback" when a problem silenced the voice, "off" when switched off."""
+
+    def close(self) -> None:
+        """Release the engine and any worker."""
+
+
+class SilentSpeaker:
+    """Says nothing: voice switched off, or no way to make sound. Captions carry the cues."""
+
+    def __init__(self, status: str = "off") -> None:
+        self._status = status
+
+    def prepare(self, phrases: Sequence[str]) -> None:
+        pass
+
+    def say(self, cue: Cue, due_at: float) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    def close(self) -> None:
+        pass
