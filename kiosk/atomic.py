@@ -6,6 +6,7 @@ import errno
 import os
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 WRITE_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EDQUOT)
 """What a full, read-only or failing SD card answers to a write."""
@@ -20,23 +21,52 @@ def fsync_directory(folder: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: Path, content: bytes, *, durable: bool = True) -> None:
+def write_temp(path: Path, content: bytes, *, durable: bool = True, temp: Optional[Path] = None) -> Path:
+    """Put `content` in a sibling of `path` (same folder, so a rename over `path` is atomic).
+
+    `temp` names the sibling (a writer holding a lock can use one fixed name, so a crash
+    leaves one stray file, not many); else a fresh hidden name. `durable` fsyncs it.
+    """
+    if temp is None:
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+        temp = Path(name)
+        stream = os.fdopen(handle, "wb")
+    else:
+        stream = open(temp, "wb")
+    try:
+        with stream:
+            stream.write(content)
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
+    except BaseException:
+        remove_if_present(temp)
+        raise
+    return temp
+
+
+def replace_with(temp: Path, path: Path, *, durable: bool = True) -> None:
+    """Rename a finished `temp` over `path`; `durable` also makes the rename survive a power cut."""
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        remove_if_present(temp)
+        raise
+    if durable:
+        fsync_directory(path.parent)
+
+
+def write_atomically(path: Path, content: bytes, *, durable: bool = True, temp: Optional[Path] = None) -> None:
     """Write `content` as `path` through a temporary sibling and a rename.
 
     `durable` also fsyncs the file and the folder, so the new content survives a power
     cut; a cache that can be rebuilt skips that cost.
     """
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    replace_with(write_temp(path, content, durable=durable, temp=temp), path, durable=durable)
+
+
+def remove_if_present(path: Path) -> None:
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            if durable:
-                stream.flush()
-                os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    if durable:
-        fsync_directory(path.parent)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

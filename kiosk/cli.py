@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextI
 from . import __version__, paths
 from .clockcheck import local_now, read_clock
 from .config import Settings, load_settings
-from .model import SessionRecord
+from .model import SessionRecord, clock_text
 from .atomic import WRITE_ERRORS
 
 if TYPE_CHECKING:
@@ -153,8 +153,7 @@ def cmd_list(ctx: Context) -> int:
 
 
 def _clock(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 60:02d}:{whole % 60:02d}"
+    return clock_text(seconds, pad_minutes=True)
 
 
 def cmd_plan(ctx: Context) -> int:

@@ -367,10 +367,15 @@ def _is_moment(text: str) -> bool:
     return True
 
 
-def minutes_seconds(seconds: float) -> str:
-    """A length as m:ss, whole seconds only (a session is never said to be longer than it was)."""
+def clock_text(seconds: float, *, pad_minutes: bool = False) -> str:
+    """A moment in a session or a length as m:ss (mm:ss with `pad_minutes`).
+
+    The one rule everywhere (plan, player, screen, log): whole seconds, rounded down as a
+    stopwatch does, so a cue at 29.5 s reads 0:29 wherever it is shown. Countdowns are
+    another fact (seconds left) and round up.
+    """
     whole = max(0, int(seconds)) if math.isfinite(seconds) else 0
-    return f"{whole // 60}:{whole % 60:02d}"
+    return f"{whole // 60:0{2 if pad_minutes else 1}d}:{whole % 60:02d}"
 
 
 def parse_utc(text: str) -> dt.datetime:

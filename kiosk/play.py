@@ -18,8 +18,8 @@ from typing import Any, Callable, Iterator, Optional, TextIO, Tuple
 from . import paths
 from .audio import AplayAudio, AudioOut
 from .config import Settings
-from .model import Cue, SessionRecord
 from .clockcheck import local_now, read_boot_id
+from .model import Cue, SessionRecord, clock_text
 from .runner import SessionRunner
 from .timeline import Timeline
 from .voice import SilentSpeaker, Speaker, default_cache_dir, make_speaker
@@ -46,14 +46,9 @@ class ScaledClock:
         return self._origin + (self._base() - self._origin) * self.speed
 
 
-def clock_text(seconds: float) -> str:
-    whole = int(seconds + 1e-6)
-    return f"{whole // 60:02d}:{whole % 60:02d}"
-
-
 def cue_line(cue: Cue) -> str:
     """`[00:35] Switch to your left foot.`: the cue with its time into the session."""
-    return f"[{clock_text(cue.at_s)}] {cue.text}"
+    return f"[{clock_text(cue.at_s, pad_minutes=True)}] {cue.text}"
 
 
 @dataclass(frozen=True)
@@ -157,7 +152,7 @@ def play_routine(timeline: Timeline, settings: Settings, *, out: TextIO, err: Te
                         err.write(f"kiosk: voice unavailable: {detail}\n")
             except KeyboardInterrupt:
                 return Outcome(None, True, 0.0)
-            out.write(f"{timeline.routine.name}: {clock_text(timeline.total_s)}. Ctrl-C stops.\n")
+            out.write(f"{timeline.routine.name}: {clock_text(timeline.total_s, pad_minutes=True)}. Ctrl-C stops.\n")
             out.flush()
             runner, interrupted = play_session(timeline, speaker=speaker, clock=clock, out=out, speed=speed,
                                                wall=wall, on_checkpoint=on_checkpoint)

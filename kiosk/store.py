@@ -38,9 +38,11 @@ from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Document, Table
 
 from kiosk import checkpoint
-from kiosk.atomic import WRITE_ERRORS, fsync_directory
+from kiosk.atomic import (
+    WRITE_ERRORS, fsync_directory, remove_if_present as _remove_if_present, replace_with, write_atomically, write_temp,
+)
 from kiosk.clockcheck import ClockReading, checked, newest_trusted_start, redated, reference_of, repairs
-from kiosk.model import SessionRecord, minutes_seconds
+from kiosk.model import SessionRecord, clock_text
 
 LOG_NAME = "sessions.json"
 LOCK_NAME = LOG_NAME + ".lock"
@@ -68,27 +70,12 @@ class CorruptLogError(Exception):
 
 def replace_file_atomically(path: Path, content: bytes) -> None:
     """Write `content` as `path` so a crash leaves either the old file or the new, whole."""
-    temp_path = _write_synced_temp(path, content)
-    try:
-        os.replace(temp_path, path)
-    except BaseException:
-        _remove_if_present(temp_path)
-        raise
-    fsync_directory(path.parent)
+    write_atomically(path, content, temp=_temp_path_for(path))
 
 
 def _write_synced_temp(path: Path, content: bytes) -> Path:
     """Put `content` on disk beside `path`, ready to be renamed over it."""
-    temp_path = _temp_path_for(path)
-    try:
-        with open(temp_path, "wb") as temp_file:
-            temp_file.write(content)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-    except BaseException:
-        _remove_if_present(temp_path)
-        raise
-    return temp_path
+    return write_temp(path, content, temp=_temp_path_for(path))
 
 
 def _temp_path_for(path: Path) -> Path:
@@ -209,11 +196,10 @@ class AtomicJSONStorage(Storage):
         temp_path = _write_synced_temp(self.path, content.encode("utf-8"))
         try:
             self._keep_current_as_backup()
-            os.replace(temp_path, self.path)
         except BaseException:
             _remove_if_present(temp_path)
             raise
-        fsync_directory(self.path.parent)
+        replace_with(temp_path, self.path)
         stat = os.stat(self.path)
         self._cached = ((stat.st_ino, stat.st_mtime_ns, stat.st_size), dict(data))
 
@@ -258,11 +244,7 @@ class AtomicJSONStorage(Storage):
         except OSError:
             # Filesystems without hard links (FAT on a USB stick) get a real copy.
             backup_temp = _write_synced_temp(self.backup_path, self.path.read_bytes())
-        try:
-            os.replace(backup_temp, self.backup_path)
-        except BaseException:
-            _remove_if_present(backup_temp)
-            raise
+        replace_with(backup_temp, self.backup_path, durable=False)  # the log's rename syncs the folder
 
 
 class _LogLock:
@@ -391,7 +373,7 @@ class SessionLog:
                     log.recovered = log._recover_checkpoint(data_dir)
                     if log.recovered is not None:
                         log.screen_notices.append(
-                            f"Your last session was cut off: {minutes_seconds(log.recovered.active_s)} saved.")
+                            f"Your last session was cut off: {clock_text(log.recovered.active_s)} saved.")
                 return log
         except BaseException:
             lock.close()
@@ -913,7 +895,7 @@ def _keep_aside(path: Path, stamp: str) -> Path:
     try:
         os.link(path, aside)
     except OSError:
-        os.replace(_write_synced_temp(aside, path.read_bytes()), aside)
+        replace_with(_write_synced_temp(aside, path.read_bytes()), aside, durable=False)
     fsync_directory(path.parent)
     return aside
 
@@ -933,10 +915,3 @@ def _has_content(path: Path) -> bool:
         return os.stat(path).st_size > 0
     except FileNotFoundError:
         return False
-
-
-def _remove_if_present(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from .atomic import replace_with
 from .audio import AudioOut, KivyAudio, trim_silence, wav_info
 from .config import Settings
 from .model import Cue
@@ -113,7 +114,7 @@ class EspeakCommand:
             if wav_info(temp).frames == 0:
                 raise RuntimeError("espeak-ng wrote an empty file")
             trim_silence(temp)
-            os.replace(temp, path)
+            replace_with(temp, path, durable=False)  # a cache: made again if lost
         finally:
             if temp.exists():
                 temp.unlink()

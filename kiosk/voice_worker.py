@@ -94,12 +94,13 @@ class _Engine:
         self.engine.save_to_file(text, str(temp))
         self.engine.runAndWait()  # one phrase per run: queued phrases may be lost in 2.99
         try:
+            from .atomic import replace_with
             from .audio import trim_silence, wav_info
 
             if wav_info(temp).frames == 0:
                 raise RuntimeError("the engine wrote an empty file")
             trim_silence(temp)
-            os.replace(temp, path)
+            replace_with(temp, path, durable=False)  # a cache: made again if lost
         except FileNotFoundError:
             raise RuntimeError("the engine wrote no file") from None
         finally:

@@ -43,3 +43,21 @@ def test_durable_writes_sync_file_and_folder(tmp_path: Path, monkeypatch: pytest
     synced.clear()
     atomic.write_atomically(tmp_path / "b", b"x", durable=False)
     assert synced == []
+
+
+def test_a_fixed_temp_name_is_reused_and_a_failed_rename_leaves_no_temp(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    target, fixed = tmp_path / "log.json", tmp_path / ".log.json.tmp"
+    fixed.write_bytes(b"left by a crash")
+    atomic.write_atomically(target, b"one", temp=fixed)
+    assert target.read_bytes() == b"one" and not fixed.exists()
+
+    def refuse(source: object, destination: object) -> None:
+        raise OSError("disk pulled out")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError):
+        atomic.write_atomically(target, b"two")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"one"
+    assert not list(tmp_path.glob(".log.json*")), "no temp file is left behind"

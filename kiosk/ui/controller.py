@@ -31,7 +31,7 @@ from ..catalog import Library
 from ..checkpoint import CheckpointWriter
 from ..clockcheck import local_now, newest_trusted_start, read_boot_id, read_clock
 from ..config import Settings, save_settings
-from ..model import Routine, SessionRecord
+from ..model import Routine, SessionRecord, clock_text
 from ..night import in_night, parse_clock
 from ..runner import SessionRunner
 from ..session import State
@@ -106,11 +106,6 @@ def _default_log_opener(data_dir: Path) -> Any:
 def minutes_text(seconds: float) -> str:
     minutes = max(1, int(round(seconds / 60)))
     return f"{minutes} min"
-
-
-def clock_text(seconds: float) -> str:
-    whole = max(0, int(math.ceil(seconds - 1e-9)))
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 class KioskController(EventDispatcher):
