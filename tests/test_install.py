@@ -1,4 +1,4 @@
-"""The Raspberry Pi installer, run into staging trees (--root): file by file, twice, then off again."""
+"""The Raspberry Pi installer on a StagedHost (--root): file by file, twice, then off again."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from kiosk import install
+from kiosk.kivy_config import INPUT_PROVIDERS
+from staged_host import StagedHost
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = "var/lib/home-exercise-kiosk"
 
 
 def run_installer(root: Path, *options: str, capsys: pytest.CaptureFixture[str]) -> Tuple[int, str]:
-    status = install.main(["--root", str(root), "--source", str(REPO), *options])
+    status = install.main(["--root", str(root), "--source", str(REPO), *options], host=StagedHost(root))
     return status, capsys.readouterr().out
 
 
@@ -85,16 +87,18 @@ def test_console_install_puts_each_file_in_place(tmp_path: Path, capsys: pytest.
         assert mode_of(root / installed) == mode, installed
     kivy_config = root / STATE / "kivy/config.ini"
     assert mode_of(kivy_config) == 0o640
-    assert input_section(kivy_config) == dict(install.INPUT_PROVIDERS["console"])
+    assert input_section(kivy_config) == dict(INPUT_PROVIDERS["console"])
     template = configparser.RawConfigParser()
     template.read(REPO / "systemd/kivy/config.ini", encoding="utf-8")
     written = configparser.RawConfigParser()
     written.read(kivy_config, encoding="utf-8")
     for section in template.sections():
         assert dict(written.items(section)) == dict(template.items(section)), section
-    for folder in ("", "/data", "/kivy"):
+    # Kivy's folder is made for its config as the unit's StateDirectory= would make it; the
+    # rest of the service's folders are systemd's to make when the service starts.
+    for folder in ("", "/kivy"):
         assert mode_of(root / (STATE + folder)) == 0o750
-    assert mode_of(root / "var/cache/home-exercise-kiosk") == 0o750
+    assert not (root / STATE / "data").exists() and not (root / "var/cache/home-exercise-kiosk").exists()
     assert files(root) == sorted([*CONSOLE_FILES, f"{STATE}/kivy/config.ini",
                                   "opt/home-exercise-kiosk/installed.json", "staged-host.json"])
 
@@ -122,9 +126,9 @@ def test_the_record_names_every_owner(tmp_path: Path, capsys: pytest.CaptureFixt
     owners = {entry["path"]: entry.get("owner") for entry in record(root)["paths"]}
     assert owners["/etc/systemd/system/home-exercise-kiosk.service"] == "root:root"
     assert owners["/usr/local/bin/kiosk"] == "root:root"
-    for path in ("/var/lib/home-exercise-kiosk", "/var/lib/home-exercise-kiosk/data",
-                 "/var/lib/home-exercise-kiosk/kivy/config.ini", "/var/cache/home-exercise-kiosk"):
-        assert owners[path] == "kiosk:kiosk", path
+    assert owners["/var/lib/home-exercise-kiosk/kivy/config.ini"] == "kiosk:kiosk"
+    assert not any(path.startswith("/var/cache") or path.endswith("/data") for path in owners), \
+        "the service's folders are systemd's, not the installer's to record"
     assert record(root)["mode"] == "console"
 
 
@@ -163,11 +167,23 @@ def test_a_changed_unit_is_reloaded_and_restarted(tmp_path: Path, capsys: pytest
                                      ["systemctl", "restart", "home-exercise-kiosk.service"]]
 
 
+def test_a_changed_mode_is_mended_without_rewriting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "pi"
+    run_installer(root, capsys=capsys)
+    command = root / "usr/local/bin/kiosk"
+    command.chmod(0o600)
+    status, output = run_installer(root, capsys=capsys)
+    assert (status, mode_of(command)) == (0, 0o755)
+    assert "set mode 0755 and owner root:root on /usr/local/bin/kiosk" in output
+    assert "nothing to change" not in output
+
+
 def test_uninstall_keeps_the_data_then_purge_removes_it(tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "pi"
     run_installer(root, capsys=capsys)
     log = root / STATE / "data/sessions.json"
+    log.parent.mkdir()  # by systemd, at the service's start (StateDirectory=)
     log.write_text('{"sessions": {}}')
     done = len(commands(root))
 
@@ -201,11 +217,11 @@ def test_purge_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 # --------------------------------------------------------------------------- the Kivy touch set-up
 
-@pytest.mark.parametrize("mode", sorted(install.INPUT_PROVIDERS))
+@pytest.mark.parametrize("mode", sorted(INPUT_PROVIDERS))
 def test_exactly_one_way_for_a_touch_to_reach_kivy(mode: str) -> None:
-    providers = dict(install.INPUT_PROVIDERS[mode])
+    providers = dict(INPUT_PROVIDERS[mode])
     readers_of_dev_input = [value for value in providers.values() if not value.startswith("mouse")]
-    assert providers["mouse"].startswith("mouse"), "kept for a real mouse; app.py asks for it anyway"
+    assert providers["mouse"].startswith("mouse"), "kept for a real mouse"
     if mode == "console":
         # Kivy reads the panel itself; the unit stops SDL from also making clicks of it.
         assert readers_of_dev_input == ["probesysfs,provider=mtdev,select_all=0"]
@@ -225,7 +241,7 @@ def test_an_existing_kivy_config_keeps_its_settings_but_gets_one_touch_provider(
                       "mtdev_%(name)s = probesysfs,provider=mtdev\nhid_%(name)s = probesysfs,provider=hidinput\n"
                       "\n[postproc]\ndouble_tap_time = 250\n")
     run_installer(root, capsys=capsys)
-    assert input_section(config) == dict(install.INPUT_PROVIDERS["console"])
+    assert input_section(config) == dict(INPUT_PROVIDERS["console"])
     parser = configparser.RawConfigParser()
     parser.read(config)
     assert parser.get("graphics", "maxfps") == "30"
@@ -254,7 +270,7 @@ def test_a_panel_specific_provider_line_is_respected(tmp_path: Path, capsys: pyt
     assert config.read_text() == custom
     config.write_text(custom + "hid_%(name)s = probesysfs,provider=hidinput\n")
     run_installer(root, capsys=capsys)
-    assert input_section(config) == dict(install.INPUT_PROVIDERS["console"]), "a second reader is mended"
+    assert input_section(config) == dict(INPUT_PROVIDERS["console"]), "a second reader is mended"
 
 
 # --------------------------------------------------------------------------- desktop set-up
@@ -272,7 +288,7 @@ def test_desktop_install_second_run_and_uninstall(tmp_path: Path, capsys: pytest
     for installed, shipped in expected.items():
         assert (root / installed).read_bytes() == (REPO / shipped).read_bytes(), installed
     kivy_config = root / home / ".local/state/home-exercise-kiosk/kivy/config.ini"
-    assert input_section(kivy_config) == dict(install.INPUT_PROVIDERS["desktop"])
+    assert input_section(kivy_config) == dict(INPUT_PROVIDERS["desktop"])
     assert os.readlink(root / "usr/local/bin/kiosk") == "/opt/home-exercise-kiosk/venv/bin/kiosk"
     assert files(root) == sorted([*expected, str(kivy_config.relative_to(root)), "usr/local/bin/kiosk",
                                   "opt/home-exercise-kiosk/installed.json", "staged-host.json"])
@@ -329,17 +345,27 @@ def test_purge_only_with_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_the_real_host_only_reads_the_machine_when_asked() -> None:
     """The questions the real installer asks before acting (the answers here are this machine's)."""
-    host = install.RealHost(Path("/"))
-    assert host.user_exists("root") and not host.user_exists("kiosk-test-nobody")
-    assert host.owned_by(Path("/"), "root:root")
+    host = install.RealHost()
+    installer = install.Installer(host, REPO)
+    assert installer.has_user("root") and not installer.has_user("kiosk-test-nobody")
+    assert not installer.has_user("root", ["kiosk-test-no-such-group"])
+    assert host.chown(Path("/"), "root:root") is False, "already root's: nothing to change"
+    assert host.ask(["kiosk-test-no-such-command"]) is None
     if shutil.which("dpkg-query"):
-        assert host.missing_packages(["dpkg", "kiosk-test-no-such-package"]) == ["kiosk-test-no-such-package"]
+        assert installer.missing_packages(["dpkg", "kiosk-test-no-such-package"]) == ["kiosk-test-no-such-package"]
     assert host.path(install.SYSTEM_UNIT) == Path("/etc/systemd/system/home-exercise-kiosk.service")
 
 
-def test_the_shell_entry_point_runs_the_installer(tmp_path: Path) -> None:
-    result = subprocess.run(["sh", str(REPO / "systemd/install.sh"), "--root", str(tmp_path / "pi")],
+def test_the_shell_entry_point_rehearses_into_a_folder(tmp_path: Path) -> None:
+    """--root without a test's host: the files are written, the commands of a fresh Pi only listed."""
+    root = tmp_path / "pi"
+    result = subprocess.run(["sh", str(REPO / "systemd/install.sh"), "--root", str(root)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Installing home-exercise-kiosk (console set-up)" in result.stdout
-    assert (tmp_path / "pi/etc/systemd/system/home-exercise-kiosk.service").is_file()
+    assert (root / "etc/systemd/system/home-exercise-kiosk.service").is_file()
+    listed = commands(root)
+    assert listed[:3] == [["apt-get", "update", "-qq"],
+                          ["apt-get", "install", "-y", "--no-install-recommends", *install.APT_PACKAGES],
+                          ["systemd-sysusers", "/etc/sysusers.d/home-exercise-kiosk.conf"]]
+    assert listed[-1] == ["systemctl", "restart", "home-exercise-kiosk.service"]
