@@ -423,8 +423,12 @@ def _check_room(ctx: Context) -> None:
     from .atomic import write_atomically
     from .store import LOG_NAME
 
-    with _open_log(ctx) as log:
-        del log
+    not_started = "the session was not started"
+    try:
+        with _open_log(ctx) as log:
+            del log
+    except CannotWrite as error:
+        raise CannotWrite(str(error).replace("nothing was changed", not_started)) from None
     data_dir = ctx.data_dir
     try:
         needed = os.stat(data_dir / LOG_NAME).st_size + ROOM_FOR_A_SESSION
@@ -438,8 +442,7 @@ def _check_room(ctx: Context) -> None:
         write_atomically(probe, b"\0" * 4096)
         os.unlink(probe)
     except OSError as error:
-        raise CannotWrite(_write_problem(error, data_dir).replace("nothing was changed",
-                                                                   "the session was not started")) from None
+        raise CannotWrite(_write_problem(error, data_dir).replace("nothing was changed", not_started)) from None
 
 
 def cmd_play(ctx: Context) -> int:
@@ -595,7 +598,8 @@ def main(argv: Optional[Sequence[str]] = None, *, out: Optional[TextIO] = None, 
     except OSError as error:
         if error.errno not in WRITE_ERRORS:
             raise
-        print(f"kiosk: error: {_write_problem(error, ctx.data_dir)}", file=err)
+        where = error.filename or "the output"  # a log write names its file; this one did not
+        print(f"kiosk: error: cannot write {where}: {error.strerror or error}", file=err)
         return 1
     except KeyboardInterrupt:
         print("kiosk: interrupted", file=err)

@@ -761,7 +761,17 @@ def _repair_if_damaged(storage: AtomicJSONStorage, now: Callable[[], dt.datetime
         message += ". The data folder cannot be written, so the files were left as they are and the " \
                    "repair is used for this read only"
     elif tables:
-        replace_file_atomically(path, json.dumps(tables, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        try:
+            replace_file_atomically(path, json.dumps(tables, separators=(",", ":"),
+                                                     ensure_ascii=False).encode("utf-8"))
+        except OSError as error:
+            if error.errno in WRITE_ERRORS:
+                # A card that refuses the repair leaves no new names behind either: the
+                # read-only reading that follows keeps every file as it was.
+                for aside in (log_aside, backup_aside):
+                    if aside is not None:
+                        _remove_if_present(aside)
+            raise
     elif path.exists():
         os.unlink(path)  # kept aside above
         fsync_directory(path.parent)

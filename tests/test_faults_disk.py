@@ -369,12 +369,9 @@ def test_reading_commands_read_a_damaged_log_on_a_card_that_cannot_be_written_an
         fault.stop()
     after = contents(data_dir)
     assert {name: after.get(name) for name in before} == before, "every old file byte-identical"
-    if fault.name != "full":  # a full card is left one more name for the damaged log: the xfail below
-        assert after == before, "no file set aside, repaired or created"
+    assert after == before, "no file set aside, repaired or created"
 
 
-@pytest.mark.xfail(strict=True, reason="store._repair_if_damaged links the damaged log aside before the repair "
-                   "that a full card then refuses, so each read adds a sessions.json.corrupt-* name")
 @pytest.mark.parametrize("fault", ["full"], indirect=True)
 def test_reading_a_damaged_log_on_a_full_card_adds_no_file(
         card_with_sessions: Card, fault: Fault, capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,6 +57,7 @@ NOT_SAVED = {
     errno.EDQUOT: "Not saved yet: the SD card is full. It is saved as soon as there is room.",
     errno.EIO: "Not saved yet: the SD card is failing. It is saved as soon as it answers again.",
 }
+STOPPED_AND_SAVED = "Session stopped and saved: "
 NOT_SAVED_OTHER = "Not saved yet: the SD card cannot be written. It is saved as soon as it can be."
 
 SEGMENT_TITLES = {
@@ -269,22 +270,23 @@ class KioskController(EventDispatcher):
         """Run `work` on the worker; hand its result to `done` on the main thread."""
         if self._closed:
             return
-        future = self._worker.submit(work)
-        with self._pending_lock:
-            self._pending.append(future)
 
-        def finished(completed: Future) -> None:
-            error = completed.exception()
-            if error is not None:
+        def run() -> None:
+            # The result is handed to the Clock before the future counts as done, so
+            # `wait_idle` returning means every result is already on its way to the screen.
+            try:
+                result = work()
+            except Exception as error:
                 log.error("background work failed", exc_info=error)
                 Clock.schedule_once(lambda _dt: self._show_notice(
                     "Something could not be saved or read. The kiosk goes on; see the log for details."))
                 return
             if done is not None:
-                result = completed.result()
                 Clock.schedule_once(lambda _dt: done(result))
 
-        future.add_done_callback(finished)
+        future = self._worker.submit(run)
+        with self._pending_lock:
+            self._pending.append(future)
 
     def _unread_safety_note(self) -> str:
         if (self.data_dir / SAFETY_SEEN).exists():
@@ -385,6 +387,8 @@ class KioskController(EventDispatcher):
                 if self._unsaved:
                     self._flush_unsaved()
             else:
+                # Not "saved" after all: the notice that said so says only what happened.
+                self._notices = [text.replace(STOPPED_AND_SAVED, "Session stopped: ") for text in self._notices]
                 self._show_notice(NOT_SAVED.get(failure, NOT_SAVED_OTHER))
 
         if self._closed:
@@ -683,7 +687,7 @@ class KioskController(EventDispatcher):
             self.go("done")
         else:
             done, total = record.steps_done, len(runner.timeline.routine.steps)
-            self._show_notice(f"Session stopped and saved: {done} of {total} exercises done.")
+            self._show_notice(f"{STOPPED_AND_SAVED}{done} of {total} exercises done.")
             self.go("home")
 
     def _streak_change(self, record: SessionRecord) -> str:
@@ -724,15 +728,10 @@ class KioskController(EventDispatcher):
         updated = replace(record, pain=value)
         self.last_record = updated
         self._records = [updated if r.id == record.id else r for r in self._records]
-        if any(r.id == record.id for r in self._unsaved):
-            self._unsaved = [updated if r.id == record.id else r for r in self._unsaved]
-            self._refresh_stats()
-            return  # saved with the session, once the card takes it
-
-        def save() -> None:
-            self._ensure_log().update_pain(record.id, value)
-
-        self._background(save, lambda _result: self._refresh_stats())
+        # Saved the way a finished session is: kept until the card takes it, retried if it refuses.
+        self._unsaved = [r for r in self._unsaved if r.id != record.id] + [updated]
+        self._refresh_stats()
+        self._flush_unsaved()
 
     def _set_screen_awake(self, awake: bool) -> None:
         from kivy.core.window import Window
