@@ -34,6 +34,8 @@ class Problem:
     col: int
     message: str
     severity: str = "error"
+    field: str = ""
+    """The field (a setting's name) the problem is about, where the reader knows it; not part of str()."""
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""

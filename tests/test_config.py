@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from pathlib import Path
+from typing import Any, Dict
 
-from kiosk.config import SETTING_FIELDS, Settings, load_settings, save_settings
-from dataclasses import fields
+import pytest
+
+from kiosk.config import RULES, SETTING_FIELDS, Settings, load_settings, save_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -57,6 +60,7 @@ def test_broken_yaml_gives_defaults_and_says_where(tmp_path: Path) -> None:
 def test_a_list_instead_of_a_mapping_is_reported(tmp_path: Path) -> None:
     settings, problems = load_settings(write(tmp_path / "c.yaml", "- weekly_goal\n"))
     assert settings == Settings() and str(problems[0]).startswith(f"{tmp_path / 'c.yaml'}:1:1:")
+    assert problems[0].severity == "warning" and problems[0].message.endswith("; using the defaults")
 
 
 def test_save_then_load_round_trips_and_writes_only_changes(tmp_path: Path) -> None:
@@ -99,3 +103,41 @@ def test_night_schedule_settings(tmp_path: Path) -> None:
     assert [(p.line, p.col) for p in problems] == [(1, 13), (2, 14)]
     assert "did you mean" not in problems[1].message and "not a time like 22:00" in problems[1].message
     assert (settings.night_mode, settings.night_start) == ("off", "22:00")
+
+
+def test_a_problem_names_its_setting_and_an_unknown_key_names_none(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", "weekly_goal: 9\nvolumne: 0.3\nexercises_dirs: {a: 1}\nnight_end: late\n")
+    _, problems = load_settings(path)
+    assert [(p.line, p.field) for p in problems] == [(1, "weekly_goal"), (2, ""), (3, "exercises_dirs"),
+                                                    (4, "night_end")]
+    assert problems[0].message.endswith("(using the default, 5)") and problems[1].message.endswith("(ignored)")
+    assert problems[2].message.endswith("(using the default)")
+
+
+@pytest.mark.parametrize("name", [name for name, rule in RULES.items() if rule.step is not None])
+def test_every_value_the_screens_buttons_reach_is_one_the_file_accepts(tmp_path: Path, name: str) -> None:
+    rule = RULES[name]
+    assert rule.minimum is not None and rule.maximum is not None
+    reached = [rule.stepped(rule.minimum, -1)]
+    while reached[-1] < rule.maximum:
+        reached.append(rule.stepped(reached[-1], 1))
+    assert (reached[0], rule.stepped(reached[-1], 1)) == (rule.minimum, rule.maximum)
+    assert getattr(Settings(), name) in reached
+    for value in reached:
+        chosen: Dict[str, Any] = {name: value}
+        assert load_settings(write(tmp_path / "c.yaml", f"{name}: {value}\n")) == (replace(Settings(), **chosen), ())
+
+
+def test_the_readmes_settings_list_is_the_defaults_with_their_bounds(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Settings")[1].split("```yaml\n")[1].split("```")[0]
+    assert load_settings(write(tmp_path / "c.yaml", block)) == (Settings(), ())
+    lines = {line.split(":")[0]: line for line in block.splitlines()}
+    assert list(lines) == list(RULES)
+    for name, rule in RULES.items():
+        comment = lines[name].split("#", 1)[1]
+        if rule.minimum is not None and rule.maximum is not None:
+            low, high = f"{rule.minimum:g}", f"{rule.maximum:g}"
+            assert f"{low}-{high}" in comment or f"{low} to {high}" in comment, name
+        if rule.choices:
+            assert rule.choices[0] in comment and rule.choices[-1] in comment, name

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, List
 
-from ...streaks import WEEKDAYS
+from ...config import RULES
 from .base import KioskScreen, load_kv
-
-STEPS: Dict[str, Tuple[float, float, float]] = {
-    "volume": (0.1, 0.0, 1.0),
-    "speech_rate": (20, 80, 300),
-    "weekly_goal": (1, 1, 7),
-}
-"""Setting -> (step, lowest, highest) for the - and + buttons."""
-
-
-def stepped(name: str, value: float, direction: int) -> float:
-    step, lowest, highest = STEPS[name]
-    moved = min(highest, max(lowest, value + direction * step))
-    return round(moved, 2) if isinstance(step, float) else int(moved)
 
 
 def cycled(options: List[str], current: str) -> str:
@@ -31,15 +18,17 @@ def cycled(options: List[str], current: str) -> str:
 class SettingsScreen(KioskScreen):
     def step(self, name: str, direction: int) -> None:
         if self.controller.touched():
-            self.controller.change_setting(name, stepped(name, getattr(self.controller.settings, name), direction))
+            current = getattr(self.controller.settings, name)
+            self.controller.change_setting(name, RULES[name].stepped(current, direction))
 
     def toggle(self, name: str) -> None:
         if self.controller.touched():
             self.controller.change_setting(name, not getattr(self.controller.settings, name))
 
-    def next_week_start(self) -> None:
+    def next_choice(self, name: str) -> None:
         if self.controller.touched():
-            self.controller.change_setting("week_start", cycled(list(WEEKDAYS), self.controller.settings.week_start))
+            current = getattr(self.controller.settings, name)
+            self.controller.change_setting(name, cycled(list(RULES[name].choices), current))
 
     def next_default_routine(self) -> None:
         if not self.controller.touched():
