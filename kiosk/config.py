@@ -190,10 +190,3 @@ def save_settings(path: Path, settings: Settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# home-exercise-kiosk settings; see README.md for every key.\n" + (yamldoc.dump(data) if data else "")
     write_atomically(path, text.encode("utf-8"))
-
-
-def settings_json(settings: Settings) -> Dict[str, Any]:
-    data = asdict(settings)
-    data["exercises_dirs"] = list(settings.exercises_dirs)
-    return data
-

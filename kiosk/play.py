@@ -22,7 +22,8 @@ from .clockcheck import local_now, read_boot_id
 from .model import Cue, SessionRecord, clock_text
 from .runner import SessionRunner
 from .timeline import Timeline
-from .voice import SilentSpeaker, Speaker, default_cache_dir, make_speaker
+from .speaker import SilentSpeaker, Speaker
+from .voice import default_cache_dir, make_speaker
 
 Clock = Callable[[], float]
 

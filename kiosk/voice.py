@@ -1,6 +1,6 @@
 """The voice: a Speaker says cues without ever blocking the caller.
 
-The app and `kiosk play` only see the `Speaker` protocol. `SilentSpeaker` is the
+The app and `kiosk play` only see the `Speaker` protocol. `SilentSpeaker` (kiosk.speaker) is the
 floor every other speaker falls back to: the screen's captions carry the session.
 
 `CueSpeaker` is the real one. Phrases are rendered to WAV files ahead of time
@@ -29,7 +29,6 @@ from .atomic import replace_with
 from .audio import AudioOut, KivyAudio, trim_silence, wav_info
 from .config import Settings
 from .model import Cue
-from .speaker import SilentSpeaker, Speaker
 from .speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
 from .voice_worker import (REPLY_TIMEOUT_S, START_TIMEOUT_S, EngineMissing, VoiceInfo, VoiceWorker,
                            WorkerError)

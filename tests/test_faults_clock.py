@@ -28,11 +28,10 @@ from kiosk.session import State
 from kiosk.store import SessionLog
 from kiosk.streaks import compute_stats
 from kiosk.timeline import build_timeline
-from kiosk.voice import SilentSpeaker
+from kiosk.speaker import SilentSpeaker
 
 from factories import make_exercise, make_record, make_routine, make_step
 from test_runner import FakeClock as Clock
-from voice_fakes import write_tiny_library
 
 UTC = dt.timezone.utc
 BOOT = "boot-a"
@@ -347,6 +346,25 @@ def libfaketime() -> str:
     return found[0]
 
 
+ONE_SECOND_LIBRARY = """\
+exercises:
+  - id: one-lift
+    name: One lift
+    instructions: Lift.
+    caption: Lift
+    duration: 1
+routines:
+  - id: one-second
+    name: One second
+    lead_in: 0
+    steps:
+      - one-lift
+"""
+"""A session that takes one real second, played at real speed: `--speed` would scale the
+monotonic start saved with each session by as much as the speed times the start-up delay,
+so sessions from separate runs could not be compared on a busy machine. (With no lead-in
+the loader warns that the first phrase has no room; nothing is said with --no-voice.)"""
+
 SLEEP_SHIM = "import select, time\ntime.sleep = lambda seconds: select.select([], [], [], seconds)\n"
 """libfaketime 0.9.10 with DONT_FAKE_MONOTONIC breaks Python 3.11's time.sleep (an absolute
 CLOCK_MONOTONIC clock_nanosleep gets a bad deadline: wolfcw/libfaketime#426). A relative
@@ -355,7 +373,9 @@ select() is unaffected, so the faked process sleeps with that instead."""
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Any:
-    library = write_tiny_library(tmp_path / "library")
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "one-second.yaml").write_text(ONE_SECOND_LIBRARY, encoding="utf-8")
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(SLEEP_SHIM, encoding="utf-8")
@@ -377,7 +397,7 @@ def cli(tmp_path: Path) -> Any:
 
 
 def play(cli: Any, **fake: str) -> None:
-    result = cli("play", "tiny", "--no-voice", "--speed", "40", **fake)
+    result = cli("play", "one-second", "--no-voice", **fake)
     assert result.returncode == 0, result.stderr
 
 
@@ -400,6 +420,7 @@ def test_a_session_played_under_a_1999_clock_is_flagged_then_dated_by_the_next(c
     play(cli, faketime="@1999-12-31 23:00:00")
     [flagged] = stored(tmp_path)
     assert flagged["clock_unverified"] is True and flagged["local_date"] == "1999-12-31"
+    assert flagged["started_utc"].startswith("1999-12-31T23:0")  # the fake clock ran on while Python started
     assert flagged["clock_boot_id"] == read_boot_id() and flagged["clock_monotonic_s"] > 0
     today = dt.datetime.now(UTC).date()
     assert compute_stats([SessionRecord.from_dict(flagged)], today).completed_sessions == 0
@@ -407,7 +428,7 @@ def test_a_session_played_under_a_1999_clock_is_flagged_then_dated_by_the_next(c
     play(cli)  # the real clock, same boot
     first, second = stored(tmp_path)
     assert first["id"] == flagged["id"] and "clock_unverified" not in first
-    assert first["clock_repaired_from"] == "1999-12-31T23:00:00Z"
+    assert first["clock_repaired_from"] == flagged["started_utc"]
     repaired = dt.datetime.fromisoformat(first["started_utc"].replace("Z", "+00:00"))
     started_second = dt.datetime.fromisoformat(second["started_utc"].replace("Z", "+00:00"))
     gap = second["clock_monotonic_s"] - first["clock_monotonic_s"]
@@ -441,11 +462,13 @@ def test_daylight_saving_and_a_flight_on_the_real_command_line(cli: Any) -> None
     assert figures["current_daily_streak"] == 3 and figures["completed_sessions"] == 4
 
 
-def test_kiosk_stats_dates_a_session_saved_under_a_wrong_clock_once_the_clock_is_right(cli: Any) -> None:
+def test_kiosk_stats_dates_a_session_saved_under_a_wrong_clock_once_the_clock_is_right(
+        cli: Any, tmp_path: Path) -> None:
     play(cli, faketime="@1999-12-31 23:00:00")
+    [flagged] = stored(tmp_path)
     result = cli("stats", "--json")
     assert "dated 1 session saved while the clock was wrong" in result.stderr
     figures = json.loads(result.stdout)
     assert figures["completed_sessions"] == 1 and figures["done_today"]
     [record] = logged(cli)
-    assert record["clock_repaired_from"] == "1999-12-31T23:00:00Z"
+    assert record["clock_repaired_from"] == flagged["started_utc"] and flagged["started_utc"].startswith("1999-12-31")

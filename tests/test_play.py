@@ -20,7 +20,7 @@ from kiosk.audio import NullAudio
 from kiosk.config import Settings
 from kiosk.play import ScaledClock, cue_line, play_routine, play_session
 from kiosk.timeline import Timeline, build_timeline
-from kiosk.voice import SilentSpeaker
+from kiosk.speaker import SilentSpeaker
 from voice_fakes import tiny_routine, write_tiny_library
 
 

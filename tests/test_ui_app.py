@@ -232,7 +232,7 @@ def test_first_start_shows_the_safety_note_once(shipped_library, data_dir: Path)
 
 
 def test_voice_fallback_shows_a_small_notice_and_the_captions_carry_on(shipped_library, data_dir: Path) -> None:
-    from kiosk.voice import SilentSpeaker
+    from kiosk.speaker import SilentSpeaker
 
     driver = Kiosk(shipped_library, data_dir, speaker_factory=lambda settings: SilentSpeaker("fallback"))
     try:
@@ -359,7 +359,7 @@ def test_the_idle_screen_blanks_at_night_and_a_tap_only_wakes_it(shipped_library
 
 
 def test_the_next_session_tries_the_voice_again(shipped_library, data_dir: Path) -> None:
-    from kiosk.voice import SilentSpeaker
+    from kiosk.speaker import SilentSpeaker
 
     made = []
 

@@ -29,8 +29,8 @@ from kiosk.model import Cue
 from kiosk.play import ScaledClock, play_session
 from kiosk.speech_rules import LATE_LIMIT_S
 from kiosk.timeline import Timeline, build_timeline
-from kiosk.voice import (CueSpeaker, EspeakCommand, PhraseCache, PhraseVoice, SilentSpeaker, Sounds, Speaker,
-                         match_voice, make_speaker)
+from kiosk.speaker import SilentSpeaker, Speaker
+from kiosk.voice import CueSpeaker, EspeakCommand, PhraseCache, PhraseVoice, Sounds, match_voice, make_speaker
 from kiosk.voice_worker import VoiceInfo
 from test_audio import hide_the_sound_card
 from voice_fakes import (HANGING_ENGINE, MISSING_ENGINE, Recorder, hide_commands, install_fake_engine,

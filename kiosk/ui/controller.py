@@ -30,14 +30,14 @@ from .. import paths
 from ..catalog import Library
 from ..checkpoint import CheckpointWriter
 from ..clockcheck import local_now, newest_trusted_start, read_boot_id, read_clock
-from ..config import Settings, save_settings
+from ..config import RULES, Settings, save_settings
 from ..model import Routine, SessionRecord, clock_text
 from ..night import in_night, parse_clock
 from ..runner import SessionRunner
 from ..session import State
 from ..streaks import StreakStats, compute_stats, pain_history
 from ..timeline import Timeline, build_timeline
-from ..voice import SilentSpeaker, Speaker
+from ..speaker import SilentSpeaker, Speaker
 
 log = logging.getLogger("kiosk")
 
@@ -759,11 +759,12 @@ class KioskController(EventDispatcher):
         if updated == self.settings:
             return
         self.settings = updated
-        if name in ("voice", "voice_id", "speech_rate", "volume", "beeps"):
+        reloads = RULES[name].reloads  # what the settings table says this setting feeds
+        if reloads == "speaker":
             self._replace_speaker()
-        if name in ("weekly_goal", "week_start"):
+        elif reloads == "stats":
             self._refresh_stats()
-        if name == "default_routine":
+        elif reloads == "library":
             self._refresh_library_views()
         if self.config_path is not None:
             from ..atomic import WRITE_ERRORS
