@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 NIGHT_MODES = ("off", "dim", "blank")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -24,3 +25,20 @@ def in_night(now: dt.time, start: dt.time, end: dt.time) -> bool:
     if start < end:
         return start <= now < end
     return now >= start or now < end
+
+
+def night_state(now: dt.datetime, settings: Any, current: str, *, idle_s: float, on_home: bool,
+                in_session: bool) -> str:
+    """What the screen should be now: "", "dim" or "blank".
+
+    It goes dark only at night, on an idle Home screen nobody has touched for
+    `settings.idle_timeout` seconds, never during a session; once dark it stays dark
+    until morning or a touch. `settings` has night_mode, night_start, night_end, idle_timeout.
+    """
+    if settings.night_mode == "off" or in_session:
+        return ""
+    if not in_night(now.time(), parse_clock(settings.night_start), parse_clock(settings.night_end)):
+        return ""
+    if current:
+        return current
+    return settings.night_mode if on_home and idle_s >= settings.idle_timeout else ""

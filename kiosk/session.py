@@ -126,10 +126,6 @@ class Session:
     def position(self, now: float) -> Position:
         return self.timeline.position_at(self.elapsed_s(now))
 
-    def current_step(self, now: float) -> int:
-        segment = self.position(now).segment
-        return segment.step_index if segment else 0
-
     def summary(self, now: float) -> Summary:
         steps = len(self.timeline.routine.steps)
         done = sum(1 for i in range(steps)

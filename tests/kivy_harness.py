@@ -158,6 +158,8 @@ class Kiosk:
 
         node = widget.parent
         while node is not None and node is not node.parent:
+            if hasattr(node, "view_adapter"):  # a RecycleView (kv may load its class twice)
+                return  # its rows exist only while on screen: the caller scrolled to it already
             if isinstance(node, ScrollView):
                 node.scroll_to(widget, padding=10, animate=False)
                 self.frames(2)

@@ -37,7 +37,8 @@ from kiosk.model import SessionRecord
 from kiosk.records_csv import export_csv
 from kiosk.store import LOG_NAME, SessionLog, parse_log, salvage_records
 from kiosk.timeline import build_timeline
-from kiosk.ui.controller import NOT_SAVED, NOT_SAVED_OTHER, SAFETY_SEEN
+from kiosk.ui.controller import SAFETY_SEEN
+from kiosk.ui.log_keeper import NOT_SAVED, NOT_SAVED_OTHER
 from factories import make_record
 from test_faults_ui import go_home_from_done, one_tap_tiny_library, run_to_the_end
 
@@ -428,7 +429,7 @@ def open_app_on_the_card(library: Library, data_dir: Path) -> Kiosk:
         for day in (dt.date(2026, 11, 21), dt.date(2026, 11, 23)):
             log.append(make_record(day, source="backfill"))
     driver = Kiosk(library, data_dir)
-    assert driver.controller._log is not None, "the log is open"
+    assert driver.controller.log_keeper.is_open, "the log is open"
     assert driver.widget("home", "today").text == "Not done yet today"
     return driver
 
@@ -439,7 +440,7 @@ def assert_not_saved_yet_on_home(driver: Kiosk, text: str, record: SessionRecord
     assert driver.controller.notice == text
     assert notice.text.startswith(text) and visible(notice)
     assert driver.widget("home", "today").text == ("Done today" if record.completed else "Not done yet today")
-    assert record.id in {r.id for r in driver.controller._records}, "kept in memory"
+    assert record.id in {r.id for r in driver.controller.log_keeper.records}, "kept in memory"
     assert driver.controller.stats.total_sessions == 3
     assert record.id not in ids_on_card(driver.controller.data_dir)
 
@@ -539,7 +540,7 @@ def test_a_card_with_room_for_the_checkpoint_but_not_the_log_keeps_the_session_t
     try:
         assert ids_on_card(data_dir).count(record.id) == 1
         assert not (data_dir / CHECKPOINT_NAME).exists()
-        assert record.id in {r.id for r in again.controller._records}
+        assert record.id in {r.id for r in again.controller.log_keeper.records}
     finally:
         again.close()
     assert ids_on_card(data_dir).count(record.id) == 1
@@ -617,14 +618,14 @@ def test_a_pain_rating_tapped_while_a_slow_card_is_still_saving_the_session_is_s
     try:
         driver.advance(2)
         driver.tap(driver.widget("home", "start_button"))
-        driver.controller._background(lambda: card_answers.wait(20))  # the worker waits on the card
+        driver.controller.worker.run(lambda: card_answers.wait(20))  # the worker waits on the card
         driver.advance(build_timeline(driver.controller.timeline.routine).total_s + 3, step=0.25, draw_every=10)
         assert driver.controller.screen == "done"
         record = driver.controller.last_record
         assert record is not None and record.id not in ids_on_card(card.data_dir), "still being saved"
         driver.tap(next(b for b in driver.widget("done", "pain_buttons").children if b.value == 4))
         card_answers.set()
-        settle_until(driver, lambda: not driver.controller._unsaved, "the session saved")
+        settle_until(driver, lambda: not driver.controller.log_keeper.unsaved, "the session saved")
         driver.settle()
         assert driver.controller.last_record.pain == 4
         [stored] = [r for r in records_on_card(card.data_dir) if r.id == record.id]

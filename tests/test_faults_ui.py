@@ -189,7 +189,7 @@ def test_a_failing_voice_leaves_captions_says_voice_off_and_the_next_session_tri
 
     driver = Kiosk(tiny_library, tmp_path / "data", speaker_factory=speaker_factory)
     captions: List[str] = []
-    driver.controller.bind(caption_text=lambda _c, text: captions.append(text))
+    driver.controller.bind(view=lambda _c, view: captions.append(view.caption_text))
     try:
         driver.advance(2)
         for session in (1, 2):
@@ -317,7 +317,7 @@ class Errors(logging.Handler):
 @pytest.fixture
 def runners(monkeypatch: pytest.MonkeyPatch) -> Iterator[List[SessionRunner]]:
     """Every session runner the controller makes, to count the sessions running at once."""
-    from kiosk.ui import controller as controller_module
+    from kiosk.ui import session_section as controller_module  # where the controller makes its runners
 
     made: List[SessionRunner] = []
 

@@ -174,9 +174,12 @@ def test_streaks_screen_shows_the_figures_of_kiosk_stats(shipped_library, data_d
 def test_routines_screen_starts_the_tapped_routine(kiosk: Kiosk, shipped_library) -> None:
     kiosk.tap(kiosk.widget("home", "routines_button"))
     kiosk.advance(2)
-    tiles = kiosk.widget("routines", "tiles").children[::-1]
-    assert [t.routine_id for t in tiles] == list(shipped_library.routines)
-    chosen = tiles[-1]
+    tiles = kiosk.widget("routines", "tiles")
+    assert [row["routine_id"] for row in tiles.data] == list(shipped_library.routines)
+    tiles.scroll_y = 0  # the last routine, scrolled into view as a finger would
+    kiosk.frames(3)
+    chosen = next(view for view in tiles.layout_manager.children
+                  if view.routine_id == list(shipped_library.routines)[-1])
     kiosk.tap(chosen)
     assert kiosk.controller.screen == "session"
     assert kiosk.controller.timeline.routine.id == chosen.routine_id
@@ -445,3 +448,50 @@ def test_a_session_added_over_ssh_shows_on_home_within_a_minute_without_a_touch(
         assert driver.widget("home", "today").text == "Done today"
     finally:
         driver.close()
+
+
+def test_a_host_app_embeds_the_kiosk_beside_a_screen_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    """README's example: one import, one call, in the host's own ScreenManager."""
+    from kivy.base import EventLoop
+    from kivy.uix.label import Label
+    from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+    from kiosk.ui import ExerciseRoot
+    from kivy_harness import UnitTestTouch
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "safety-note-seen").touch()
+    EventLoop.ensure_window()
+    window = EventLoop.window
+    host = ScreenManager(transition=NoTransition())
+    weather = Screen(name="weather")
+    weather.add_widget(Label(text="Sunny"))
+    host.add_widget(weather)
+    exercise = Screen(name="exercise")
+    kiosk_root = ExerciseRoot.from_settings(config_path=tmp_path / "config.yaml", data_dir=data_dir)
+    exercise.add_widget(kiosk_root)
+    host.add_widget(exercise)
+    window.add_widget(host)
+    try:
+        host.current = "exercise"
+        for _ in range(5):
+            EventLoop.idle()
+        assert kiosk_root.controller.wait_idle(20)
+        start = kiosk_root.screen("home").ids.start_button
+        x, y = start.to_window(*start.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+        EventLoop.idle()
+        assert kiosk_root.controller.in_session, "a tap on Start in the host's screen starts a session"
+        host.current = "weather"
+        EventLoop.idle()
+        assert host.current_screen is weather
+    finally:
+        kiosk_root.close()
+        window.remove_widget(host)
+    with SessionLog.open(data_dir) as log:
+        [saved] = log.records()
+    assert not saved.completed, "closing the host saved the running session"

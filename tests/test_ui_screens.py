@@ -18,7 +18,7 @@ from kivy.uix.label import Label
 
 from kiosk import paths
 from kiosk.store import SessionLog
-from kiosk.ui.controller import read_safety_note
+from kiosk.safety_note import read_safety_note
 from kiosk.ui import theme
 from kiosk.ui.theme import MIN_TOUCH, contrast_ratio
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, Optional, Sequence, Type
 
 from kivy.lang import Builder
 from kivy.properties import ObjectProperty
@@ -34,11 +34,12 @@ SCREENS: Dict[str, Type[Any]] = {
 
 
 class ExerciseRoot(BoxLayout):
-    """All six screens, the notice banner, and the tap guard, driven by one controller.
+    """All the screens, the notice banner, and the tap guard, driven by one controller.
 
-    A host app mounts it like any widget: `Screen().add_widget(ExerciseRoot(controller))`.
-    It starts the controller's clock and background work when it is put on a window's
-    tree, and stops them when removed, so nothing runs while it is not shown.
+    A host app mounts it like any widget: `Screen().add_widget(ExerciseRoot.from_settings())`.
+    It starts the controller's clock and background work the first time it is put on a
+    window's tree; the host calls `close()` when it stops, which saves a running session
+    and releases the voice and the log.
     """
 
     controller = ObjectProperty(None, rebind=True)
@@ -52,6 +53,25 @@ class ExerciseRoot(BoxLayout):
         controller.bind(screen=self._show_screen)
         self.bind(size=self._rescale)
         self._started = False
+
+    @classmethod
+    def from_settings(cls, *, config_path: Optional[Path] = None, data_dir: Optional[Path] = None,
+                      exercise_dirs: Sequence[Path] = ()) -> "ExerciseRoot":
+        """The kiosk as `kiosk run` makes it, for a host app: the settings file, the data folder
+        and extra exercise folders default to the same places as the command line's."""
+        from .. import paths
+        from ..config import load_settings
+        from .app import AppOptions, build_controller
+
+        config = Path(config_path) if config_path is not None else paths.config_path()
+        settings, problems = load_settings(config)
+        options = AppOptions(data_dir=Path(data_dir) if data_dir is not None else paths.data_dir(),
+                             config_path=config, extra_exercise_dirs=tuple(Path(d) for d in exercise_dirs))
+        return cls(build_controller(options, settings, problems))
+
+    def close(self) -> None:
+        """For the host app's stop: save a running session, release the voice and the log."""
+        self.controller.shut_down()
 
     def screen(self, name: str) -> Any:
         return self.manager.get_screen(name)

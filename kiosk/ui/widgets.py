@@ -1,9 +1,8 @@
-"""The kiosk's own widgets: big buttons, a hold-to-stop button, a progress ring, the day grid."""
+"""The kiosk's own widgets: big buttons, a hold-to-stop button, a progress bar, the day grid."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
@@ -78,19 +77,6 @@ class HoldButton(KButton):
 
     def on_hold(self) -> None:
         pass
-
-
-class ProgressRing(Widget):
-    """A ring that fills clockwise with `progress` (0-1): time gone in the current segment."""
-
-    progress = NumericProperty(0.0)
-    thickness = NumericProperty(12.0)
-    track_color = ColorProperty(theme.TRACK)
-    fill_color = ColorProperty(theme.ACCENT)
-    arc_degrees = NumericProperty(0.0)
-
-    def on_progress(self, _ring: Any, progress: float) -> None:
-        self.arc_degrees = arc_angle(progress)
 
 
 class KProgressBar(Widget):
@@ -169,11 +155,6 @@ class PainChart(Widget):
             radius = max(3.0, self.height * 0.05)
             for x, y in points:
                 RoundedRectangle(pos=(x - radius, y - radius), size=(radius * 2, radius * 2), radius=[radius])
-
-
-def arc_angle(progress: float) -> float:
-    """Degrees of the ring to fill; clamped so a late frame never overdraws."""
-    return 360.0 * min(1.0, max(0.0, progress if not math.isnan(progress) else 0.0))
 
 
 Builder.load_file(str(Path(__file__).with_name("widgets.kv")))

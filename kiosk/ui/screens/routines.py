@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
-
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
@@ -12,7 +10,10 @@ from .base import KioskScreen, load_kv
 
 
 class RoutineTile(ButtonBehavior, BoxLayout):
-    controller = ObjectProperty(None)
+    """One row of the RecycleView: its fields come from the controller's `routines` data."""
+
+    controller = ObjectProperty(None, allownone=True)
+    scale = NumericProperty(1.0)
     routine_id = StringProperty("")
     name = StringProperty("")
     description = StringProperty("")
@@ -26,22 +27,7 @@ class RoutineTile(ButtonBehavior, BoxLayout):
 
 
 class RoutinesScreen(KioskScreen):
-    def on_controller(self, _screen: Any, controller: Any) -> None:
-        if controller is not None:
-            controller.bind(routines=self._fill)
-            self._fill(controller, controller.routines)
-
-    def _fill(self, _controller: Any, rows: List[Dict[str, Any]]) -> None:
-        if "tiles" not in self.ids:
-            return
-        tiles = self.ids.tiles
-        tiles.clear_widgets()
-        for row in rows:
-            tiles.add_widget(RoutineTile(controller=self.controller, **row))
-
-    def on_kv_post(self, _base: Any) -> None:
-        if self.controller is not None:
-            self._fill(self.controller, self.controller.routines)
+    pass
 
 
 load_kv(__file__)

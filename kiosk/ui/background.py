@@ -1,0 +1,74 @@
+"""One worker thread for everything that may block: the disk, the log, voice preparation.
+
+The main thread hands work over and gets the result back on the Kivy Clock, so a slow
+SD card or a slow voice never stalls a frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Callable, List, Optional
+
+from kivy.clock import Clock
+
+log = logging.getLogger("kiosk")
+
+Done = Callable[[Any], None]
+
+
+class BackgroundWorker:
+    """Runs work in order on one thread; `failed` hears of any error, on the main thread."""
+
+    def __init__(self, failed: Callable[[BaseException], None]) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
+        self._pending: List[Future] = []
+        self._lock = threading.Lock()
+        self._failed = failed
+        self.closed = False
+
+    def run(self, work: Callable[[], Any], done: Optional[Done] = None) -> None:
+        """Run `work` on the worker; hand its result to `done` on the main thread."""
+        if self.closed:
+            return
+
+        def job() -> None:
+            # The result is handed to the Clock before the future counts as done, so
+            # `wait_idle` returning means every result is already on its way to the screen.
+            try:
+                result = work()
+            except Exception as error:
+                log.error("background work failed", exc_info=error)
+                Clock.schedule_once(lambda _dt, failure=error: self._failed(failure))
+                return
+            if done is not None:
+                Clock.schedule_once(lambda _dt: done(result))
+
+        future = self._executor.submit(job)
+        with self._lock:
+            self._pending.append(future)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until the work queued so far has finished (tests and shut-down); False on time-out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                self._pending = [future for future in self._pending if not future.done()]
+                pending = list(self._pending)
+            if not pending:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                pending[0].exception(timeout=remaining)
+            except FutureTimeout:
+                return False
+
+    def close(self) -> None:
+        """Finish what is queued, then take no more."""
+        self.closed = True
+        self._executor.shutdown(wait=True)

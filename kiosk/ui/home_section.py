@@ -1,0 +1,212 @@
+"""The controller's Home side: the safety note, the Start button, streaks, the clock, the
+night, touches and navigation, and settings. A section of `KioskController`, which owns
+the properties these methods set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
+
+from .. import paths
+from ..atomic import WRITE_ERRORS, write_atomically
+from ..catalog import Library
+from ..config import RULES, Settings, save_settings
+from ..model import Routine
+from ..night import night_state
+from ..safety_note import read_safety_note
+from ..streaks import compute_stats
+from ..timeline import build_timeline
+from .background import BackgroundWorker
+from .log_keeper import LogKeeper
+
+log = logging.getLogger("kiosk")
+
+START_GUARD_S = 1.5
+"""After a screen change, taps are ignored this long: a double tap never acts twice."""
+DONE_TIMEOUT_S = 30.0
+"""The Done screen goes back Home after this long without a touch."""
+SAFETY_SEEN = "safety-note-seen"
+SETTINGS_NOT_SAVED = "Settings not saved: the SD card cannot be written. The change applies until a restart."
+
+
+def minutes_text(seconds: float) -> str:
+    return f"{max(1, int(round(seconds / 60)))} min"
+
+
+class HomeSection:
+    # Set by KioskController (Kivy properties and plain attributes).
+    library: Library
+    settings: Settings
+    data_dir: Path
+    config_path: Optional[Path]
+    clock: Callable[[], float]
+    wall: Callable[[], dt.datetime]
+    worker: BackgroundWorker
+    log_keeper: LogKeeper
+    screen: str
+    night: str
+    in_session: bool
+    confirm_stop: bool
+    safety_text: str
+    stats: Any
+    start_title: str
+    start_detail: str
+    routines: List[Any]
+    routine_choices: Any
+    done_today: bool
+    today_text: str
+    daily_streak_text: str
+    weekly_streak_text: str
+    clock_text: str
+    _last_touch: float
+    _guard_until: float
+    _shown_minute: str
+
+    if TYPE_CHECKING:  # provided by KioskController or the other section
+        def add_notice(self, text: str) -> None: ...
+        def _drop_notice(self, text: str) -> None: ...
+        def _replace_speaker(self) -> None: ...
+
+    # ------------------------------------------------------------------ safety note
+
+    def _unread_safety_note(self) -> str:
+        if (self.data_dir / SAFETY_SEEN).exists():
+            return ""
+        return read_safety_note(paths.safety_note_path())
+
+    def _show_safety_note(self, text: str) -> None:
+        self.safety_text = text
+        if text and self.screen == "home" and not self.in_session:
+            self.screen = "safety"
+
+    def acknowledge_safety(self) -> None:
+        """Once read, never shown again on this kiosk (a marker in the data folder)."""
+        self.safety_text = ""
+        self.go("home")
+        marker = self.data_dir / SAFETY_SEEN
+
+        def remember() -> None:
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(marker, b"The safety note was shown and acknowledged.\n")
+            except OSError as error:
+                if error.errno not in WRITE_ERRORS:
+                    raise
+                log.warning("could not write %s: %s; the safety note shows again at the next start",
+                            marker, error.strerror or error)
+
+        self.worker.run(remember)
+
+    # ------------------------------------------------------------------ Home, Streaks, Routines
+
+    def default_routine(self) -> Optional[Routine]:
+        return self.library.default_routine(self.settings.default_routine or None)
+
+    def _refresh_library_views(self) -> None:
+        default = self.default_routine()
+        if default is None:
+            self.start_title, self.start_detail = "No routine", "Check the exercise files"
+        else:
+            self.start_title = "Start"
+            self.start_detail = f"{default.name} · {minutes_text(build_timeline(default).total_s)}"
+        self.routines = [{
+            "routine_id": routine.id, "name": routine.name, "description": routine.description,
+            "length": minutes_text(build_timeline(routine).total_s), "image": routine.steps[0].exercise.image or "",
+            "is_default": default is not None and routine.id == default.id,
+        } for routine in self.library.routines.values()]
+        self.routine_choices = {r.id: r.name for r in self.library.routines.values()}
+
+    def _refresh_stats(self) -> None:
+        now = self.wall()
+        stats = compute_stats(self.log_keeper.records, now.date(), weekly_goal=self.settings.weekly_goal,
+                              week_start=self.settings.week_start_index, now=now)
+        self.stats = stats
+        self.done_today = stats.done_today
+        self.today_text = "Done today" if stats.done_today else "Not done yet today"
+        self.daily_streak_text = _count(stats.current_daily_streak, "day", "in a row")
+        self.weekly_streak_text = _count(stats.current_weekly_streak, "week", "on goal")
+
+    def _every_second(self) -> None:
+        now = self.wall()
+        self.night = night_state(now, self.settings, self.night, idle_s=self.clock() - self._last_touch,
+                                 on_home=self.screen == "home", in_session=self.in_session)
+        if self.night == "blank":
+            return  # nothing on show: no redraw, nothing to keep the Pi busy
+        minute = now.strftime("%H:%M")
+        if minute != self._shown_minute:
+            self._shown_minute = minute
+            self.clock_text = minute
+            if self.stats is not None and self.stats.today != now.date():
+                self._refresh_stats()  # past midnight: "today" has moved on
+        if self.screen not in ("home", "session") and not self.in_session:
+            limit = DONE_TIMEOUT_S if self.screen == "done" else self.settings.idle_timeout
+            if self.clock() - self._last_touch >= limit:
+                self.go("home")
+        self.log_keeper.every_second()
+
+    # ------------------------------------------------------------------ touches and navigation
+
+    def touched(self) -> bool:
+        """Note a touch; False while the guard after a screen change is on (ignore it).
+
+        A touch on the dark night screen only wakes it: it must not press what is under it.
+        """
+        now = self.clock()
+        self._last_touch = now
+        if self.night:
+            self.night = ""
+            self._guard_until = now + START_GUARD_S
+            self._shown_minute = ""
+            self._every_second()
+            return False
+        return now >= self._guard_until
+
+    def go(self, screen: str) -> None:
+        if screen == self.screen or (self.in_session and screen != "session"):
+            return
+        self.confirm_stop = False
+        self._last_touch = self.clock()
+        self._guard_until = self._last_touch + START_GUARD_S
+        self.screen = screen
+        if screen in ("home", "streaks"):
+            self.log_keeper.read_again()
+        self.log_keeper.flush()
+
+    # ------------------------------------------------------------------ settings
+
+    def change_setting(self, name: str, value: Any) -> None:
+        """Apply a setting at once and save the settings file in the background."""
+        updated = replace(self.settings, **{name: value})
+        if updated == self.settings:
+            return
+        self.settings = updated
+        reloads = RULES[name].reloads  # what the settings table says this setting feeds
+        if reloads == "speaker":
+            self._replace_speaker()
+        elif reloads == "stats":
+            self._refresh_stats()
+        elif reloads == "library":
+            self._refresh_library_views()
+        if self.config_path is None:
+            return
+        path = self.config_path
+
+        def save() -> bool:
+            try:
+                save_settings(path, updated)
+            except OSError as error:
+                if error.errno not in WRITE_ERRORS:
+                    raise
+                log.warning("could not save the settings to %s: %s", path, error.strerror or error)
+                return False
+            return True
+
+        self.worker.run(save, lambda saved: (self._drop_notice if saved else self.add_notice)(SETTINGS_NOT_SAVED))
+
+
+def _count(number: int, unit: str, rest: str) -> str:
+    return f"{number} {unit}{'s' if number != 1 else ''} {rest}"

@@ -1,0 +1,213 @@
+"""The controller's session side: start, the frame, pause, skip, back, stop, the Done
+screen, and the voice. A section of `KioskController`, which owns the properties these
+methods set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from kivy.clock import Clock
+
+from ..catalog import Library
+from ..clockcheck import newest_trusted_start
+from ..model import Routine, SessionRecord
+from ..runner import SessionRunner
+from ..session import State
+from ..session_view import SessionView, session_view
+from ..speaker import Speaker
+from ..streaks import StreakStats
+from ..timeline import Timeline, build_timeline
+from .background import BackgroundWorker
+from .log_keeper import LogKeeper
+
+log = logging.getLogger("kiosk")
+
+STOPPED_AND_SAVED = "Session stopped and saved: "
+
+
+class SessionSection:
+    # Set by KioskController (Kivy properties and plain attributes).
+    library: Library
+    settings: Any
+    clock: Callable[[], float]
+    wall: Callable[[], dt.datetime]
+    worker: BackgroundWorker
+    log_keeper: LogKeeper
+    speaker: Speaker
+    runner: Optional[SessionRunner]
+    timeline: Optional[Timeline]
+    last_record: Optional[SessionRecord]
+    screen: str
+    stats: Any
+    in_session: bool
+    paused: bool
+    view: SessionView
+    confirm_stop: bool
+    done_title: str
+    streak_change_text: str
+    pain: float
+    voice_notice: str
+    _speaker_factory: Callable[[Any], Speaker]
+    _boot_id: str
+    _stats_before: Optional[StreakStats]
+    _frame_event: Any
+
+    if TYPE_CHECKING:  # provided by KioskController or the other section
+        def add_notice(self, text: str) -> None: ...
+        def go(self, screen: str) -> None: ...
+        def default_routine(self) -> Optional[Routine]: ...
+
+    # ------------------------------------------------------------------ the session
+
+    def start(self, routine_id: Optional[str] = None) -> bool:
+        """Start a session (the one-tap routine by default). False if one is already running."""
+        if self.in_session or self.worker.closed:
+            return False
+        routine = self.library.routines.get(routine_id) if routine_id else self.default_routine()
+        if routine is None:
+            self.add_notice("That routine is not in the library any more.")
+            return False
+        self._stats_before = self.stats
+        self.timeline = build_timeline(routine)
+        if self.speaker.status == "fallback":
+            self._replace_speaker()  # every session gives the voice another chance
+        self.speaker.stop()
+        self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall,
+                                    boot_id=self._boot_id, newest_start=newest_trusted_start(self.log_keeper.records))
+        self._prepare_voice(self.timeline)
+        self.in_session = True
+        self.pain = -1
+        self.last_record = None
+        self.go("session")
+        self.runner.start()
+        self._on_frame()
+        self._frame_event = Clock.schedule_interval(self._on_frame, 0)
+        self._set_screen_awake(True)
+        return True
+
+    def _on_frame(self, _dt: float = 0.0) -> None:
+        """Sample the clock once per frame: the screen follows the timeline, never the frame rate."""
+        runner, timeline = self.runner, self.timeline
+        if runner is None or timeline is None:
+            return
+        if not runner.finished:
+            runner.tick()
+            checkpoint = runner.checkpoint()
+            if checkpoint is not None:
+                self.log_keeper.checkpoint(checkpoint)
+        self.paused = runner.state is State.PAUSED
+        view = session_view(runner.position(), timeline, paused=self.paused, said=runner.caption_cue)
+        if view != self.view:
+            self.view = view
+        self._update_voice_notice()
+        if runner.finished:
+            self._session_ended()
+
+    def toggle_pause(self) -> None:
+        self._act(lambda runner: runner.toggle_pause())
+
+    def skip(self) -> None:
+        self._act(lambda runner: runner.skip())
+
+    def back(self) -> None:
+        self._act(lambda runner: runner.back())
+
+    def _act(self, action: Callable[[SessionRunner], None]) -> None:
+        if self.runner is not None and not self.runner.finished:
+            action(self.runner)
+            self._on_frame()
+
+    def ask_stop(self) -> None:
+        """The first step of stopping: the screen asks before the session ends."""
+        if self.in_session:
+            self.confirm_stop = True
+
+    def cancel_stop(self) -> None:
+        self.confirm_stop = False
+
+    def stop(self) -> None:
+        """Stop for real (after the confirmation or a long press): saved as not completed."""
+        if self.runner is None or self.runner.finished:
+            return
+        self.runner.stop()
+        self._session_ended()
+
+    def _session_ended(self) -> None:
+        runner = self.runner
+        if runner is None or not self.in_session:
+            return
+        self._end_session()
+        record = runner.record()
+        self.last_record = record
+        self.log_keeper.save(record)
+        if record.completed:
+            self.done_title = "Well done"
+            self.streak_change_text = self._streak_change()
+            self.go("done")
+        else:
+            done, total = record.steps_done, len(runner.timeline.routine.steps)
+            self.add_notice(f"{STOPPED_AND_SAVED}{done} of {total} exercises done.")
+            self.go("home")
+
+    def _end_session(self) -> None:
+        if self._frame_event is not None:
+            self._frame_event.cancel()
+            self._frame_event = None
+        self.in_session = False
+        self.confirm_stop = False
+        self._set_screen_awake(False)
+
+    def _streak_change(self) -> str:
+        stats, before = self.stats, self._stats_before
+        if stats is None:
+            return ""
+        streak = stats.current_daily_streak
+        if before is not None and before.done_today:
+            return f"Another one today. Day {streak} in a row."
+        return "Day 1. A good start." if streak <= 1 else f"Day {streak} in a row."
+
+    def recover(self, message: str) -> None:
+        """After an unexpected error: save any running session, go Home, and say so."""
+        runner, running = self.runner, self.in_session
+        self._end_session()
+        if running and runner is not None:
+            if not runner.finished:
+                runner.stop()
+            self.log_keeper.save(runner.record())
+        self.screen = "home"
+        self.add_notice(message)
+
+    def rate_pain(self, value: int) -> None:
+        """Save the 0-10 rating with the session just finished."""
+        if self.last_record is None or not 0 <= value <= 10:
+            return
+        self.pain = value
+        self.last_record = self.log_keeper.rate(self.last_record, value)
+
+    def _set_screen_awake(self, awake: bool) -> None:
+        from kivy.core.window import Window
+
+        try:
+            Window.allow_screensaver = not awake
+        except Exception:  # a window without the property: nothing to keep awake
+            log.debug("window cannot hold the screen awake")
+
+    # ------------------------------------------------------------------ the voice
+
+    def _prepare_voice(self, timeline: Timeline) -> None:
+        phrases = [cue.text for cue in timeline.cues]
+        speaker = self.speaker
+        self.worker.run(lambda: speaker.prepare(phrases), lambda _result: self._update_voice_notice())
+
+    def _replace_speaker(self) -> None:
+        old = self.speaker
+        self.speaker = self._speaker_factory(self.settings)
+        self.worker.run(old.close)
+        self._update_voice_notice()
+
+    def _update_voice_notice(self) -> None:
+        self.voice_notice = "Voice off: follow the captions" if self.speaker.status == "fallback" else ""
+
