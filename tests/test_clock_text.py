@@ -11,6 +11,7 @@ import pytest
 from kiosk.cli import main as kiosk_main
 from kiosk.model import clock_text
 from kiosk.play import cue_line
+from kiosk.session_view import session_view
 from kiosk.timeline import build_timeline
 
 TIME = re.compile(r"\[(\d+):(\d\d)\] (.*)")
@@ -29,8 +30,6 @@ def test_whole_seconds_rounded_down_like_a_stopwatch(seconds: float, short: str,
 
 
 def test_plan_player_and_screen_agree_on_every_shipped_cue(shipped_library) -> None:
-    from kiosk.ui.controller import clock_text as screen_clock_text  # what the session screen shows
-
     compared = 0
     for routine in shipped_library.routines.values():
         out = io.StringIO()
@@ -40,12 +39,14 @@ def test_plan_player_and_screen_agree_on_every_shipped_cue(shipped_library) -> N
             match = TIME.match(line.strip())
             if match and line.startswith("    "):
                 planned.append((as_seconds(match.group(1), match.group(2)), match.group(3)))
-        cues = build_timeline(routine).cues
+        timeline = build_timeline(routine)
+        cues = timeline.cues
         assert len(planned) == len(cues)
         for cue, (plan_seconds, text) in zip(cues, planned):
             played = TIME.match(cue_line(cue))
             assert played is not None and played.group(3) == text == cue.text
-            shown: Dict[str, str] = dict(zip(("minutes", "seconds"), screen_clock_text(cue.at_s).split(":")))
+            screen = session_view(timeline.position_at(cue.at_s), timeline, paused=False, said=None)
+            shown: Dict[str, str] = dict(zip(("minutes", "seconds"), screen.elapsed_text.split(" / ")[0].split(":")))
             assert plan_seconds == as_seconds(played.group(1), played.group(2)) \
                 == as_seconds(shown["minutes"], shown["seconds"]), (routine.id, cue)
             compared += 1
