@@ -345,6 +345,7 @@ def cmd_run(ctx: Context) -> int:
         extra_exercise_dirs=tuple(Path(d) for d in (ctx.args.exercises or [])),
         windowed=ctx.args.windowed,
         check=ctx.args.check,
+        speed=ctx.args.speed,
     ))
 
 
@@ -515,7 +516,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "start the touchscreen app")
     run.add_argument("--windowed", action="store_true", help="a window instead of full screen (development)")
     run.add_argument("--check", action="store_true",
-                     help="draw the first frame and quit: checks the display and the install")
+                     help="draw the first frame, read the log, print the notice on screen and quit: "
+                          "checks the display, the install and the data folder")
+    run.add_argument("--speed", type=_speed, default=1.0, metavar="N",
+                     help="for testing: run the session clock N times faster")
     validate = add("validate", cmd_validate, "check exercise and routine files")
     validate.add_argument("paths", nargs="*", metavar="PATH",
                           help="files or folders to check with the shipped library (default: the configured library)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,11 @@ class AppOptions:
     extra_exercise_dirs: Tuple[Path, ...] = ()
     windowed: bool = False
     check: bool = False
-    """Draw the first frame, then quit: proves the display and the install work."""
+    """Draw the first frame, read the log, print the notice on screen, then quit: proves the
+    display, the install and the data folder work, and says what the screen would say."""
     size: Tuple[int, int] = (800, 480)
+    speed: float = 1.0
+    """For testing: the session clock runs this many times faster, as in `kiosk play --speed`."""
 
 
 def configure_kivy(settings: Settings, options: AppOptions) -> None:
@@ -55,10 +59,14 @@ def configure_kivy(settings: Settings, options: AppOptions) -> None:
         for option in Config.options("input"):
             Config.remove_option("input", option)
         Config.set("input", "mouse", "mouse,disable_multitouch")
+        # SDL drops a click that comes with the window's focus (within 10 ms of it): on a panel
+        # that moves the pointer with each touch, that would be someone's first tap.
+        os.environ.setdefault("SDL_MOUSE_FOCUS_CLICKTHROUGH", "1")
     # On the console the installer's Kivy config names the one touch reader; keep it.
 
 
 def build_controller(options: AppOptions, settings: Settings, settings_problems: Sequence[Any] = ()) -> Any:
+    from ..play import ScaledClock
     from ..voice import default_cache_dir, make_speaker
     from .controller import KioskController
 
@@ -68,9 +76,11 @@ def build_controller(options: AppOptions, settings: Settings, settings_problems:
     for problem in library.problems:
         log.warning("%s", problem)
     media, cache = paths.shipped_media_dir(), default_cache_dir()
+    clock = ScaledClock(options.speed) if options.speed != 1 else time.monotonic
     controller = KioskController(library, settings, data_dir=options.data_dir, config_path=options.config_path,
+                                 clock=clock,
                                  speaker_factory=lambda chosen: make_speaker(chosen, media_dir=media,
-                                                                            cache_dir=cache))
+                                                                            cache_dir=cache, clock=clock))
     for problem in settings_problems:
         log.warning("%s", problem)
     if settings_problems:
@@ -107,14 +117,34 @@ def run_app(options: AppOptions) -> int:
             # systemctl stop/restart sends SIGTERM: stop like a closed window, saving the session.
             signal.signal(signal.SIGTERM, lambda *_args: Clock.schedule_once(lambda _dt: self.stop()))
             if options.check:
+                self._check_first_frame(Window)
 
-                def first_frame_drawn(*_args: Any) -> None:
-                    Window.unbind(on_flip=first_frame_drawn)
-                    print(f"kiosk: first frame drawn ({Window.width}x{Window.height}, "
-                          f"rotation {Window.rotation})", flush=True)
-                    Clock.schedule_once(lambda _dt: self.stop(), 0)
+        def _check_first_frame(self, window: Any) -> None:
+            """`--check`: report the first frame, then what the screen shows once the log is read."""
 
-                Window.bind(on_flip=first_frame_drawn)
+            def first_frame_drawn(*_args: Any) -> None:
+                window.unbind(on_flip=first_frame_drawn)
+                print(f"kiosk: first frame drawn ({window.width}x{window.height}, "
+                      f"rotation {window.rotation})", flush=True)
+                if controller.stats is None:
+                    controller.bind(stats=log_read)
+                    Clock.schedule_once(log_read, CHECK_LOG_WAIT_S)
+                else:
+                    log_read()
+
+            def log_read(*_args: Any) -> None:
+                controller.unbind(stats=log_read)
+                Clock.unschedule(log_read)
+                # The next frame draws what reading the log changed; report it, then quit.
+                Clock.schedule_once(lambda _dt: report_and_stop(), 0)
+
+            def report_and_stop() -> None:
+                state = "read" if controller.stats is not None else f"not read within {CHECK_LOG_WAIT_S:.0f} s"
+                notice = controller.notice or "none"
+                print(f"kiosk: log {state}; screen: {controller.screen}; notice: {notice}", flush=True)
+                self.stop()
+
+            window.bind(on_flip=first_frame_drawn)
 
         def on_stop(self) -> None:
             watchdog.stopping()
@@ -129,6 +159,9 @@ def run_app(options: AppOptions) -> int:
         controller.shut_down()
     return 0
 
+
+CHECK_LOG_WAIT_S = 60.0
+"""How long `--check` waits for the log to be read before it reports and quits anyway."""
 
 FRIENDLY_MESSAGE = "Something went wrong. Your session was saved; tap Start to go again."
 
