@@ -18,7 +18,7 @@ from .session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tic
 from .timeline import Position, Timeline
 from .speaker import Speaker
 
-CHECKPOINT_EVERY_S = 10.0
+CHECKPOINT_EVERY_S = 5.0
 """Active seconds between checkpoints (besides every segment boundary): a power cut loses
 less than this, with room to spare under the promised 15 s while the disk is slow."""
 

@@ -18,6 +18,7 @@ from typing import Any, Sequence, Tuple
 from .. import paths
 from ..catalog import load_library
 from ..config import Settings, load_settings
+from ..kivy_config import set_input
 from ..watchdog import Watchdog
 
 log = logging.getLogger("kiosk")
@@ -54,11 +55,9 @@ def configure_kivy(settings: Settings, options: AppOptions) -> None:
         Config.set("graphics", "fullscreen", "0")
         Config.set("graphics", "show_cursor", "1")
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        # Under a desktop the compositor delivers the touchscreen as the pointer. A second
-        # reader of the same panel (Kivy's default probesysfs) would turn one tap into two.
-        for option in Config.options("input"):
-            Config.remove_option("input", option)
-        Config.set("input", "mouse", "mouse,disable_multitouch")
+        # Under a desktop the compositor delivers the touchscreen as the pointer: the same
+        # one-reader [input] section the installer writes for the desktop set-up.
+        set_input(Config, "desktop")
         # SDL drops a click that comes with the window's focus (within 10 ms of it): on a panel
         # that moves the pointer with each touch, that would be someone's first tap.
         os.environ.setdefault("SDL_MOUSE_FOCUS_CLICKTHROUGH", "1")
