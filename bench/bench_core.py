@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Callable, List, Tuple
 
 from kiosk import paths
-from kiosk.catalog import load_library
-from kiosk.model import SessionRecord
-from kiosk.store import SessionLog
-from kiosk.timeline import build_timeline
+from kiosk.core.catalog import load_library
+from kiosk.core.model import SessionRecord
+from kiosk.core.timeline import build_timeline
+from kiosk.sessionlog.store import SessionLog
 
 
 def timed(action: Callable[[], object], repeat: int) -> List[float]:

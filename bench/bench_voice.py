@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from kiosk import paths
-from kiosk.audio import AplayAudio, AudioOut, NullAudio, wav_seconds
-from kiosk.catalog import load_library
 from kiosk.config import Settings
-from kiosk.model import Cue
-from kiosk.runner import SessionRunner
-from kiosk.timeline import Timeline, build_timeline
-from kiosk.voice import CueSpeaker, PhraseVoice, SpeechEvent, make_speaker
+from kiosk.core.catalog import load_library
+from kiosk.core.model import Cue
+from kiosk.core.runner import SessionRunner
+from kiosk.core.timeline import Timeline, build_timeline
+from kiosk.sound.audio import AplayAudio, AudioOut, NullAudio, wav_seconds
+from kiosk.sound.voice import CueSpeaker, PhraseVoice, SpeechEvent, make_speaker
 
 FRAME_S = 1 / 60
 RENDER_BUDGET_S = 2.0

@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk import paths
-from kiosk.catalog import CUE_FIELDS, EXERCISE_FIELDS, FILE_FIELDS, ROUTINE_FIELDS, STEP_FIELDS, load_library
 from kiosk.config import SETTING_FIELDS, load_settings
-from kiosk.timeline import build_timeline
-from kiosk.yamldoc import dump
+from kiosk.core.catalog import CUE_FIELDS, EXERCISE_FIELDS, FILE_FIELDS, ROUTINE_FIELDS, STEP_FIELDS, load_library
+from kiosk.core.timeline import build_timeline
+from kiosk.core.yamldoc import dump
 
 BASE_LIBRARY = """\
 exercises:

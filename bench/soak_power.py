@@ -26,8 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Sequence, Set
 
-from kiosk.model import SessionRecord
-from kiosk.store import SessionLog
+from kiosk.core.model import SessionRecord
+from kiosk.sessionlog.store import SessionLog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

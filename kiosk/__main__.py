@@ -1,5 +1,5 @@
 """`python -m kiosk` is the `kiosk` command."""
 
-from .cli import main
+from kiosk.cli import main
 
 raise SystemExit(main())

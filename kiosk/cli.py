@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
 
-from . import __version__, paths
-from .clockcheck import local_now, read_clock
-from .config import Settings, load_settings
-from .model import SessionRecord, clock_text
-from .atomic import WRITE_ERRORS
+from kiosk import __version__, paths
+from kiosk.config import Settings, load_settings
+from kiosk.core.clockcheck import local_now, read_clock
+from kiosk.core.model import SessionRecord, clock_text
+from kiosk.sessionlog.atomic import WRITE_ERRORS
 
 if TYPE_CHECKING:
-    from .catalog import Library
+    from kiosk.core.catalog import Library
 
 
 ROOM_FOR_A_SESSION = 256 * 1024
@@ -68,7 +68,7 @@ class Context:
         return layers
 
     def library(self, quiet: bool = False) -> Library:
-        from .catalog import load_library  # the library only for the commands that need it
+        from kiosk.core.catalog import load_library  # the library only for the commands that need it
 
         library = load_library(self.library_layers(), paths.shipped_media_dir())
         if not quiet:
@@ -98,7 +98,7 @@ def cmd_validate(ctx: Context) -> int:
     for target in targets:
         if not target.exists():
             raise UserError(f"{target}: no such file or folder")
-    from .catalog import load_library
+    from kiosk.core.catalog import load_library
 
     library = load_library(ctx.library_layers(targets if targets else None), paths.shipped_media_dir())
     for problem in library.problems:
@@ -124,7 +124,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def cmd_list(ctx: Context) -> int:
-    from .timeline import build_timeline
+    from kiosk.core.timeline import build_timeline
 
     library = ctx.library()
     default = library.default_routine(ctx.settings.default_routine or None)
@@ -157,7 +157,7 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_plan(ctx: Context) -> int:
-    from .timeline import build_timeline
+    from kiosk.core.timeline import build_timeline
 
     library = ctx.library()
     routine = ctx.routine(library, ctx.args.routine)
@@ -185,7 +185,7 @@ def _parse_date(text: str, option: str) -> dt.date:
 
 def _open_log(ctx: Context, *, reading: bool = False) -> Any:
     """The session log; `reading` commands also work on a folder that cannot be written."""
-    from .store import SessionLog  # TinyDB only for the commands that need the log
+    from kiosk.sessionlog.store import SessionLog  # TinyDB only for the commands that need the log
 
     try:
         log = SessionLog.open_for_reading(ctx.data_dir) if reading else SessionLog.open(ctx.data_dir)
@@ -221,7 +221,7 @@ def _appended(ctx: Context, log: Any, record: SessionRecord) -> SessionRecord:
 
 
 def cmd_log_add(ctx: Context) -> int:
-    from .timeline import build_timeline
+    from kiosk.core.timeline import build_timeline
 
     library = ctx.library(quiet=True)
     routine = ctx.routine(library, ctx.args.routine)
@@ -264,7 +264,7 @@ def cmd_log_list(ctx: Context) -> int:
 
 
 def cmd_log_export(ctx: Context) -> int:
-    from .records_csv import export_csv
+    from kiosk.sessionlog.records_csv import export_csv
 
     with _open_log(ctx, reading=True) as log:
         records = log.records()
@@ -282,7 +282,7 @@ def cmd_log_export(ctx: Context) -> int:
 
 
 def cmd_log_import(ctx: Context) -> int:
-    from .records_csv import CsvImportError, import_csv
+    from kiosk.sessionlog.records_csv import CsvImportError, import_csv
 
     source = Path(ctx.args.file)
     try:
@@ -304,7 +304,7 @@ def cmd_log_import(ctx: Context) -> int:
 
 
 def cmd_stats(ctx: Context) -> int:
-    from .streaks import compute_stats
+    from kiosk.core.streaks import compute_stats
 
     now = None if ctx.args.today else ctx.now()
     today = _parse_date(ctx.args.today, "--today") if now is None else now.date()
@@ -330,14 +330,14 @@ def cmd_stats(ctx: Context) -> int:
 
 
 def cmd_schema(ctx: Context) -> int:
-    from .catalog import json_schema
+    from kiosk.core.catalog import json_schema
 
     _print_json(ctx, json_schema())
     return 0
 
 
 def cmd_run(ctx: Context) -> int:
-    from .ui.app import AppOptions, run_app  # Kivy is loaded only here
+    from kiosk.ui.app import AppOptions, run_app  # Kivy is loaded only here
 
     return run_app(AppOptions(
         data_dir=ctx.data_dir,
@@ -350,7 +350,7 @@ def cmd_run(ctx: Context) -> int:
 
 
 def cmd_voices(ctx: Context) -> int:
-    from .voice import PhraseVoice, default_cache_dir, match_voice
+    from kiosk.sound.voice import PhraseVoice, default_cache_dir, match_voice
 
     voice = PhraseVoice(cache_dir=default_cache_dir(), voice_id=ctx.settings.voice_id,
                         rate=ctx.settings.speech_rate)
@@ -377,8 +377,8 @@ def cmd_voices(ctx: Context) -> int:
 
 
 def cmd_say(ctx: Context) -> int:
-    from .audio import AplayAudio, write_scaled
-    from .voice import PhraseVoice, default_cache_dir
+    from kiosk.sound.audio import AplayAudio, write_scaled
+    from kiosk.sound.voice import PhraseVoice, default_cache_dir
 
     text = " ".join(ctx.args.text.split())
     if not text:
@@ -421,8 +421,8 @@ def cmd_say(ctx: Context) -> int:
 
 def _check_room(ctx: Context) -> None:
     """Refuse before a session starts, not after it, when the log could not take it."""
-    from .atomic import write_atomically
-    from .store import LOG_NAME
+    from kiosk.sessionlog.atomic import write_atomically
+    from kiosk.sessionlog.store import LOG_NAME
 
     not_started = "the session was not started"
     try:
@@ -447,9 +447,9 @@ def _check_room(ctx: Context) -> None:
 
 
 def cmd_play(ctx: Context) -> int:
-    from .checkpoint import CheckpointWriter
-    from .play import play_routine
-    from .timeline import build_timeline
+    from kiosk.core.timeline import build_timeline
+    from kiosk.play import play_routine
+    from kiosk.sessionlog.checkpoint import CheckpointWriter
 
     library = ctx.library()
     routine = ctx.routine(library, ctx.args.routine)
@@ -562,7 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _speed(value: str) -> float:
-    from .play import positive_speed
+    from kiosk.play import positive_speed
 
     try:
         return positive_speed(value)

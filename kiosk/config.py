@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, TypeVar
 
-from . import yamldoc
-from .atomic import write_atomically
-from .catalog import FieldSpec, Report, check_keys, read_value
-from .night import NIGHT_MODES, parse_clock
-from .streaks import DAYS_PER_WEEK, DEFAULT_WEEKLY_GOAL, WEEKDAYS, parse_week_start
-from .yamldoc import Mapping, Problem, Scalar, YamlError
+from kiosk.core import yamldoc
+from kiosk.core.catalog import FieldSpec, Report, check_keys, read_value
+from kiosk.core.night import NIGHT_MODES, parse_clock
+from kiosk.core.streaks import DAYS_PER_WEEK, DEFAULT_WEEKLY_GOAL, WEEKDAYS, parse_week_start
+from kiosk.core.yamldoc import Mapping, Problem, Scalar, YamlError
+from kiosk.sessionlog.atomic import write_atomically
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, TextIO, Tuple
 
-from . import paths
-from .audio import AplayAudio, AudioOut
-from .config import Settings
-from .clockcheck import local_now, read_boot_id
-from .model import Cue, SessionRecord, clock_text
-from .runner import SessionRunner
-from .timeline import Timeline
-from .speaker import SilentSpeaker, Speaker
-from .voice import default_cache_dir, make_speaker
+from kiosk import paths
+from kiosk.config import Settings
+from kiosk.core.clockcheck import local_now, read_boot_id
+from kiosk.core.model import Cue, SessionRecord, clock_text
+from kiosk.core.runner import SessionRunner
+from kiosk.core.speaker import SilentSpeaker, Speaker
+from kiosk.core.timeline import Timeline
+from kiosk.sound.audio import AplayAudio, AudioOut
+from kiosk.sound.voice import default_cache_dir, make_speaker
 
 Clock = Callable[[], float]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import paths
-from kiosk.catalog import Library, load_library
+from kiosk.core.catalog import Library, load_library
 
 
 @pytest.fixture(autouse=True)

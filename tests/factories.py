@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional, Sequence
 
-from kiosk.model import Exercise, Routine, SessionRecord, Step
+from kiosk.core.model import Exercise, Routine, SessionRecord, Step
 
 
 def make_exercise(id: str = "toe-spreads", **overrides: Any) -> Exercise:

@@ -67,8 +67,8 @@ from kivy.clock import Clock  # noqa: E402
 from kivy.tests.common import UnitTestTouch  # noqa: E402
 from kivy.uix.widget import Widget  # noqa: E402
 
-from kiosk.catalog import Library  # noqa: E402
 from kiosk.config import Settings  # noqa: E402
+from kiosk.core.catalog import Library  # noqa: E402
 from kiosk.ui.controller import SAFETY_SEEN, KioskController  # noqa: E402
 from kiosk.ui.root import ExerciseRoot  # noqa: E402
 

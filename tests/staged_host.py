@@ -12,7 +12,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import Dict, List, Optional, Sequence
 
-from kiosk.install import RehearsalHost
+from kiosk.pi.install import RehearsalHost
 
 
 class StagedHost(RehearsalHost):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import atomic
+from kiosk.sessionlog import atomic
 
 
 def test_replaces_the_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:

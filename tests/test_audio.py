@@ -12,11 +12,20 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from voice_fakes import hide_commands
 
 from kiosk import paths
-from kiosk.audio import (APLAY_MISSING, AplayAudio, NullAudio, ScaledCopies, silent_wav, trim_silence,
-                         wav_info, wav_seconds, write_scaled)
-from voice_fakes import hide_commands
+from kiosk.sound.audio import (
+    APLAY_MISSING,
+    AplayAudio,
+    NullAudio,
+    ScaledCopies,
+    silent_wav,
+    trim_silence,
+    wav_info,
+    wav_seconds,
+    write_scaled,
+)
 
 RATE = 22050
 
@@ -138,7 +147,7 @@ def test_kivy_audio_plays_through_soundloader_without_a_window(tmp_path: Path) -
     """In a child process, with SDL's dummy audio driver: Kivy is not loaded into the test run."""
     script = (
         "from pathlib import Path\n"
-        "from kiosk.audio import KivyAudio\n"
+        "from kiosk.sound.audio import KivyAudio\n"
         "from kiosk import paths\n"
         "audio = KivyAudio()\n"
         "assert audio.probe() is None, audio.problem\n"

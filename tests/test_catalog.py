@@ -10,10 +10,19 @@ from typing import Any, Dict, List, Sequence
 
 import pytest
 
-from kiosk import paths, yamldoc
-from kiosk.catalog import (
-    CUE_FIELDS, EXERCISE_FIELDS, FILE_FIELDS, MAX_SECONDS, ROUTINE_FIELDS, STEP_FIELDS, FieldSpec, Library,
-    json_schema, load_library,
+from kiosk import paths
+from kiosk.core import yamldoc
+from kiosk.core.catalog import (
+    CUE_FIELDS,
+    EXERCISE_FIELDS,
+    FILE_FIELDS,
+    MAX_SECONDS,
+    ROUTINE_FIELDS,
+    STEP_FIELDS,
+    FieldSpec,
+    Library,
+    json_schema,
+    load_library,
 )
 from tests.factories import make_exercise, make_routine
 

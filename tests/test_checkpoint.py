@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import List
 
 import pytest
-
-from kiosk import checkpoint
-from kiosk.checkpoint import CHECKPOINT_NAME, CheckpointWriter
-from kiosk.cli import main as kiosk_main
-from kiosk.runner import CHECKPOINT_EVERY_S, SessionRunner
-from kiosk.store import SessionLog
-from kiosk.timeline import build_timeline
-
 from factories import numbered_record
 from test_runner import START_WALL, FakeClock, NotingSpeaker
+
+from kiosk.cli import main as kiosk_main
+from kiosk.core.runner import CHECKPOINT_EVERY_S, SessionRunner
+from kiosk.core.timeline import build_timeline
+from kiosk.sessionlog import checkpoint
+from kiosk.sessionlog.checkpoint import CHECKPOINT_NAME, CheckpointWriter
+from kiosk.sessionlog.store import SessionLog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,7 +109,7 @@ def test_a_running_sessions_checkpoint_is_left_alone_by_another_process(tmp_path
     data_dir = tmp_path / "data"
     writer = CheckpointWriter(data_dir)
     writer.save([cut_off(1)])
-    code = ("import sys; from pathlib import Path; from kiosk.store import SessionLog\n"
+    code = ("import sys; from pathlib import Path; from kiosk.sessionlog.store import SessionLog\n"
             "with SessionLog.open(Path(sys.argv[1])) as log: print(len(log.records()), log.recovered)")
     environment = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     live = subprocess.run([sys.executable, "-c", code, str(data_dir)], capture_output=True, text=True,

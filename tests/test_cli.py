@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +16,7 @@ import pytest
 
 from kiosk import paths
 from kiosk.cli import main
-from kiosk.timeline import build_timeline
+from kiosk.core.timeline import build_timeline
 
 NOW = dt.datetime(2026, 11, 26, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 

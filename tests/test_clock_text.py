@@ -9,10 +9,10 @@ from typing import Dict, List, Tuple
 import pytest
 
 from kiosk.cli import main as kiosk_main
-from kiosk.model import clock_text
+from kiosk.core.model import clock_text
+from kiosk.core.session_view import session_view
+from kiosk.core.timeline import build_timeline
 from kiosk.play import cue_line
-from kiosk.session_view import session_view
-from kiosk.timeline import build_timeline
 
 TIME = re.compile(r"\[(\d+):(\d\d)\] (.*)")
 

@@ -18,20 +18,27 @@ from typing import Any, Dict, List, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
-
-from kiosk.clockcheck import (RELEASE_DATE, ClockReading, checked, newest_trusted_start, read_boot_id, redated,
-                              repairs, wall_problem)
-from kiosk.model import SessionRecord
-from kiosk.play import play_session
-from kiosk.runner import SessionRunner
-from kiosk.session import State
-from kiosk.store import SessionLog
-from kiosk.streaks import compute_stats
-from kiosk.timeline import build_timeline
-from kiosk.speaker import SilentSpeaker
-
 from factories import make_exercise, make_record, make_routine, make_step
 from test_runner import FakeClock as Clock
+
+from kiosk.core.clockcheck import (
+    RELEASE_DATE,
+    ClockReading,
+    checked,
+    newest_trusted_start,
+    read_boot_id,
+    redated,
+    repairs,
+    wall_problem,
+)
+from kiosk.core.model import SessionRecord
+from kiosk.core.runner import SessionRunner
+from kiosk.core.session import State
+from kiosk.core.speaker import SilentSpeaker
+from kiosk.core.streaks import compute_stats
+from kiosk.core.timeline import build_timeline
+from kiosk.play import play_session
+from kiosk.sessionlog.store import SessionLog
 
 UTC = dt.timezone.utc
 BOOT = "boot-a"
@@ -260,7 +267,7 @@ def test_repair_clock_dates_a_flagged_session_when_the_clock_is_trusted_and_no_e
 def test_flags_and_repairs_survive_a_csv_round_trip(tmp_path: Path) -> None:
     import io
 
-    from kiosk.records_csv import export_csv, import_csv
+    from kiosk.sessionlog.records_csv import export_csv, import_csv
 
     flagged = timed(dt.datetime(1970, 1, 1, tzinfo=UTC), 100.0, unverified=True)
     repaired = redated(flagged, ClockReading(SYNCED, 200.0, BOOT), zone=UTC)

@@ -24,23 +24,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
-import pytest
-
 import kivy_harness  # noqa: F401  (before anything from kivy)
+import pytest
+from factories import make_record
 from kivy_harness import Kiosk, visible
+from test_faults_ui import go_home_from_done, one_tap_tiny_library, run_to_the_end
 
-from kiosk.catalog import Library
-from kiosk.checkpoint import CHECKPOINT_NAME
 from kiosk.cli import main
 from kiosk.config import load_settings
-from kiosk.model import SessionRecord
-from kiosk.records_csv import export_csv
-from kiosk.store import LOG_NAME, SessionLog, parse_log, salvage_records
-from kiosk.timeline import build_timeline
+from kiosk.core.catalog import Library
+from kiosk.core.model import SessionRecord
+from kiosk.core.timeline import build_timeline
+from kiosk.sessionlog.checkpoint import CHECKPOINT_NAME
+from kiosk.sessionlog.records_csv import export_csv
+from kiosk.sessionlog.store import LOG_NAME, SessionLog, parse_log, salvage_records
 from kiosk.ui.controller import SAFETY_SEEN
 from kiosk.ui.log_keeper import NOT_SAVED, NOT_SAVED_OTHER
-from factories import make_record
-from test_faults_ui import go_home_from_done, one_tap_tiny_library, run_to_the_end
 
 NOW = dt.datetime(2026, 11, 26, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 CARD_SIZE_KB = 1024

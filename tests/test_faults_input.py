@@ -19,9 +19,9 @@ from typing import Any, Callable, Tuple
 import pytest
 
 from kiosk import cli
-from kiosk.catalog import load_library
 from kiosk.config import SETTING_FIELDS, Settings, load_settings
-from kiosk.yamldoc import MAX_NODES
+from kiosk.core.catalog import load_library
+from kiosk.core.yamldoc import MAX_NODES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_PER_GENERATOR = 120

@@ -30,10 +30,10 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 from kiosk import paths
-from kiosk.catalog import load_library
-from kiosk.checkpoint import CHECKPOINT_NAME
-from kiosk.model import clock_text
-from kiosk.timeline import Timeline, build_timeline
+from kiosk.core.catalog import load_library
+from kiosk.core.model import clock_text
+from kiosk.core.timeline import Timeline, build_timeline
+from kiosk.sessionlog.checkpoint import CHECKPOINT_NAME
 
 SPEED = 10.0
 """The app's session clock runs this many times faster than real time."""

@@ -15,21 +15,19 @@ import threading
 from pathlib import Path
 from typing import Any, Dict
 
-import pytest
-
 import kivy_harness  # noqa: F401  (before anything from kivy)
-from kivy_harness import FAKE_TIME, Kiosk
-
+import pytest
 from kivy.clock import Clock
+from kivy_harness import FAKE_TIME, Kiosk
+from test_faults_ui import one_tap_tiny_library, poke_at, tick_for
 
 from kiosk import paths
-from kiosk.audio import NullAudio
-from kiosk.catalog import Library
 from kiosk.config import Settings
-from kiosk.store import SessionLog
-from kiosk.timeline import build_timeline
-from kiosk.voice import CueSpeaker, Sounds
-from test_faults_ui import one_tap_tiny_library, poke_at, tick_for
+from kiosk.core.catalog import Library
+from kiosk.core.timeline import build_timeline
+from kiosk.sessionlog.store import SessionLog
+from kiosk.sound.audio import NullAudio
+from kiosk.sound.voice import CueSpeaker, Sounds
 
 MEMORY_GROWTH_LIMIT_MB = 5.0
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 1e6
@@ -89,7 +87,6 @@ def footprint_with_fonts_loaded(driver: Kiosk) -> Dict[str, float]:
     """Kivy's font cache lets unused (font, size) faces expire and loads them again when a
     label is redrawn; render every label first so both measurements hold the same faces."""
     from kivy.uix.label import Label
-
     from kivy_harness import walk
 
     for tree in [driver.root, *driver.root.manager.screens]:  # screens not on show are off the tree

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Set, Tuple
 
 import pytest
+from factories import numbered_record
 
 from kiosk.cli import main as kiosk_main
-from kiosk.store import LOG_NAME, SESSIONS_TABLE, SessionLog, salvage_records
-
-from factories import numbered_record
+from kiosk.sessionlog.store import LOG_NAME, SESSIONS_TABLE, SessionLog, salvage_records
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HANG_S = 60.0
@@ -37,8 +36,8 @@ HANG_S = 60.0
 
 FORK_SERVER = r'''
 import builtins, fcntl, io, itertools, os, signal, socket, stat, sys, traceback
-from kiosk.model import SessionRecord
-from kiosk.store import SessionLog
+from kiosk.core.model import SessionRecord
+from kiosk.sessionlog.store import SessionLog
 
 data_dir, requests = sys.argv[1], socket.socket(fileno=int(sys.argv[2]))
 folder = os.path.realpath(data_dir)
@@ -608,7 +607,7 @@ def test_damaged_log_and_backup_with_nothing_whole_start_empty_and_say_so(tmp_pa
 
 def test_a_repair_cut_short_by_a_crash_runs_again_and_loses_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kiosk import store
+    from kiosk.sessionlog import store
 
     data_dir = tmp_path / "data"
     content, backup = damage(data_dir, "truncated", "truncated backup")

@@ -11,25 +11,22 @@ import random
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set
 
-import pytest
-
 import kivy_harness  # noqa: F401  (before anything from kivy)
-from kivy_harness import FAKE_TIME, Kiosk, texts, visible, walk
-
+import pytest
+from factories import numbered_record
 from kivy.clock import Clock
 from kivy.uix.behaviors import ButtonBehavior
-
-from kiosk import paths
-from kiosk.audio import NullAudio
-from kiosk.catalog import Library, load_library
-from kiosk.config import Settings, load_settings
-from kiosk.runner import CAPTIONLESS, SessionRunner
-from kiosk.store import LOG_NAME, SessionLog
-from kiosk.timeline import build_timeline
-from kiosk.voice import CueSpeaker, PhraseVoice, Sounds
+from kivy_harness import FAKE_TIME, Kiosk, texts, visible, walk
 from voice_fakes import HANGING_ENGINE, MISSING_ENGINE, TINY_LIBRARY, hide_commands, install_fake_engine
 
-from factories import numbered_record
+from kiosk import paths
+from kiosk.config import Settings, load_settings
+from kiosk.core.catalog import Library, load_library
+from kiosk.core.runner import CAPTIONLESS, SessionRunner
+from kiosk.core.timeline import build_timeline
+from kiosk.sessionlog.store import LOG_NAME, SessionLog
+from kiosk.sound.audio import NullAudio
+from kiosk.sound.voice import CueSpeaker, PhraseVoice, Sounds
 
 MEDIA = paths.shipped_media_dir()
 
@@ -74,7 +71,7 @@ def go_home_from_done(driver: Kiosk) -> None:
 
 def damaged_log(data_dir: Path, log_bytes: Callable[[bytes], bytes], backup_bytes: Callable[[bytes], bytes]) -> int:
     """Write a 4-session log and its backup, then damage both; return how many sessions are whole somewhere."""
-    from kiosk.store import salvage_records
+    from kiosk.sessionlog.store import salvage_records
 
     with SessionLog.open(data_dir) as log:
         for number in range(4):
@@ -114,7 +111,7 @@ def test_the_app_starts_on_a_damaged_log_keeps_it_recovers_and_says_so(
 
 
 def test_the_app_says_where_a_settings_file_is_wrong_and_starts_with_defaults(tmp_path: Path) -> None:
-    from kiosk.ui.app import build_controller, AppOptions
+    from kiosk.ui.app import AppOptions, build_controller
 
     config = tmp_path / "config.yaml"
     config.write_text("weekly_goal: [5]\nvoice: true\nvolumne: 1\n", encoding="utf-8")

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
-
-from kiosk import install
-from kiosk.kivy_config import INPUT_PROVIDERS
 from staged_host import StagedHost
+
+from kiosk.pi import install
+from kiosk.pi.kivy_config import INPUT_PROVIDERS
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = "var/lib/home-exercise-kiosk"

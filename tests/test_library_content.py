@@ -19,9 +19,9 @@ from typing import List, Tuple
 import pytest
 
 from kiosk import paths
-from kiosk.catalog import Library
-from kiosk.model import Exercise, Routine
-from kiosk.timeline import build_timeline
+from kiosk.core.catalog import Library
+from kiosk.core.model import Exercise, Routine
+from kiosk.core.timeline import build_timeline
 
 PICTURES = paths.shipped_media_dir() / "pictures"
 RENDER_SCRIPT = PICTURES / "render.py"

@@ -4,12 +4,11 @@ import datetime as dt
 from typing import Any, Callable, Dict, Set
 
 import pytest
+from factories import make_record, numbered_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.model import SessionRecord
-
-from factories import make_record, numbered_record
+from kiosk.core.model import SessionRecord
 
 
 def test_create_keeps_the_local_day_and_offset() -> None:

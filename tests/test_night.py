@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from kiosk.night import in_night, parse_clock
+from kiosk.core.night import in_night, parse_clock
 
 
 @pytest.mark.parametrize("now, expected", [
@@ -47,7 +47,7 @@ BY_DAY = dt.datetime(2026, 11, 26, 12, 0)
 ])
 def test_night_state(now: dt.datetime, current: str, idle_s: float, on_home: bool, in_session: bool,
                      expected: str) -> None:
-    from kiosk.night import night_state
+    from kiosk.core.night import night_state
 
     assert night_state(now, night_settings(), current, idle_s=idle_s, on_home=on_home,
                        in_session=in_session) == expected

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
+from voice_fakes import tiny_routine, write_tiny_library
 
 from kiosk import cli
-from kiosk.audio import NullAudio
 from kiosk.config import Settings
+from kiosk.core.speaker import SilentSpeaker
+from kiosk.core.timeline import Timeline, build_timeline
 from kiosk.play import ScaledClock, cue_line, play_routine, play_session
-from kiosk.timeline import Timeline, build_timeline
-from kiosk.speaker import SilentSpeaker
-from voice_fakes import tiny_routine, write_tiny_library
+from kiosk.sound.audio import NullAudio
 
 
 @pytest.fixture(autouse=True)

@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from factories import numbered_record
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.cli import main
-from kiosk.model import SOURCES, SessionRecord
-from kiosk.records_csv import CSV_FIELDS, CsvImportError, export_csv, import_csv
-from kiosk.store import SessionLog
-
-from factories import numbered_record
+from kiosk.core.model import SOURCES, SessionRecord
+from kiosk.sessionlog.records_csv import CSV_FIELDS, CsvImportError, export_csv, import_csv
+from kiosk.sessionlog.store import SessionLog
 
 HEADER = ",".join(CSV_FIELDS)
 

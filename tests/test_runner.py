@@ -7,10 +7,10 @@ from typing import List, Sequence, Tuple
 
 import pytest
 
-from kiosk.model import Cue
-from kiosk.runner import SessionRunner
-from kiosk.session import State
-from kiosk.timeline import build_timeline
+from kiosk.core.model import Cue
+from kiosk.core.runner import SessionRunner
+from kiosk.core.session import State
+from kiosk.core.timeline import build_timeline
 
 START_WALL = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.catalog import Library
-from kiosk.model import Cue
-from kiosk.session import (
+from kiosk.core.catalog import Library
+from kiosk.core.model import Cue
+from kiosk.core.session import (
     BACK_GRACE_S,
     TRANSITIONS,
     Back,
@@ -30,7 +30,7 @@ from kiosk.session import (
     Tick,
     legal_events,
 )
-from kiosk.timeline import Timeline, build_timeline
+from kiosk.core.timeline import Timeline, build_timeline
 from tests.factories import make_exercise, make_routine, make_step
 
 START = 1000.0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kiosk.model import Cue
-from kiosk.session_view import SessionView, session_view
-from kiosk.timeline import build_timeline
+from kiosk.core.model import Cue
+from kiosk.core.session_view import SessionView, session_view
+from kiosk.core.timeline import build_timeline
 
 
 def test_every_moment_of_the_default_routine_has_a_whole_view(shipped_library) -> None:

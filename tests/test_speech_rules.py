@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Tuple
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
+from kiosk.core.speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
 
 WAV = Path("phrase.wav")
 

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, List
 
 import pytest
+from factories import numbered_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk import store
-from kiosk.model import SessionRecord
-from kiosk.store import LOG_NAME, AtomicJSONStorage, CorruptLogError, SessionLog
-
-from factories import numbered_record
+from kiosk.core.model import SessionRecord
+from kiosk.sessionlog import store
+from kiosk.sessionlog.store import LOG_NAME, AtomicJSONStorage, CorruptLogError, SessionLog
 
 REPO_ROOT = Path(store.__file__).resolve().parents[1]
 FIXED_NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
@@ -465,8 +464,8 @@ def test_another_holder_of_the_lock_makes_append_wait(data_dir: Path) -> None:
 CHILD_APPENDER = """
 import sys
 from pathlib import Path
-from kiosk.model import SessionRecord
-from kiosk.store import SessionLog
+from kiosk.core.model import SessionRecord
+from kiosk.sessionlog.store import SessionLog
 
 
 data_dir, prefix, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from kiosk.model import SessionRecord
-from kiosk.streaks import (
+from kiosk.core.model import SessionRecord
+from kiosk.core.streaks import (
     WEEKDAYS,
     StreakStats,
     Week,

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from kiosk import install
+from kiosk.pi import install
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEM_UNIT = REPO / "systemd/system/home-exercise-kiosk.service"

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.catalog import Library
-from kiosk.model import ExerciseCue, Routine, Step
-from kiosk.timeline import (
+from kiosk.core.catalog import Library
+from kiosk.core.model import ExerciseCue, Routine, Step
+from kiosk.core.timeline import (
     PRIORITY,
     SEGMENT_KINDS,
     Timeline,

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from kivy_harness import Kiosk, texts
 
 from kiosk.cli import main as kiosk_main
-from kiosk.store import SessionLog
-from kiosk.timeline import build_timeline
+from kiosk.core.timeline import build_timeline
+from kiosk.sessionlog.store import SessionLog
 
 
 @pytest.fixture
@@ -235,7 +234,7 @@ def test_first_start_shows_the_safety_note_once(shipped_library, data_dir: Path)
 
 
 def test_voice_fallback_shows_a_small_notice_and_the_captions_carry_on(shipped_library, data_dir: Path) -> None:
-    from kiosk.speaker import SilentSpeaker
+    from kiosk.core.speaker import SilentSpeaker
 
     driver = Kiosk(shipped_library, data_dir, speaker_factory=lambda settings: SilentSpeaker("fallback"))
     try:
@@ -267,7 +266,7 @@ def test_an_unexpected_error_saves_the_session_and_goes_home_kindly(kiosk: Kiosk
 
 def test_a_broken_exercise_file_is_named_and_the_rest_works(tmp_path: Path, data_dir: Path) -> None:
     from kiosk import paths
-    from kiosk.catalog import load_library
+    from kiosk.core.catalog import load_library
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -362,7 +361,7 @@ def test_the_idle_screen_blanks_at_night_and_a_tap_only_wakes_it(shipped_library
 
 
 def test_the_next_session_tries_the_voice_again(shipped_library, data_dir: Path) -> None:
-    from kiosk.speaker import SilentSpeaker
+    from kiosk.core.speaker import SilentSpeaker
 
     made = []
 
@@ -455,9 +454,9 @@ def test_a_host_app_embeds_the_kiosk_beside_a_screen_of_its_own(tmp_path: Path, 
     from kivy.base import EventLoop
     from kivy.uix.label import Label
     from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+    from kivy_harness import UnitTestTouch
 
     from kiosk.ui import ExerciseRoot
-    from kivy_harness import UnitTestTouch
 
     monkeypatch.setenv("HOME", str(tmp_path))
     data_dir = tmp_path / "data"

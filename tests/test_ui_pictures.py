@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kivy_harness import SCREENSHOT_DIR, Kiosk
-
 from kivy.core.image import Image as CoreImage  # noqa: I001  (after kivy_harness, which configures Kivy)
+from kivy.graphics import Color, Rectangle
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
+from kivy_harness import SCREENSHOT_DIR, Kiosk
 
 from kiosk.ui import theme
 from kiosk.ui.widgets import KLabel
-from kivy.graphics import Color, Rectangle
-from kivy.uix.boxlayout import BoxLayout
 
 REPO = Path(__file__).resolve().parent.parent
 

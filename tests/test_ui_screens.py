@@ -11,18 +11,16 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
-from kivy_harness import Kiosk, visible, walk
-
+from factories import make_record
 from kivy.uix.behaviors import ButtonBehavior  # noqa: I001  (after kivy_harness, which configures Kivy)
 from kivy.uix.label import Label
+from kivy_harness import Kiosk, visible, walk
 
 from kiosk import paths
-from kiosk.store import SessionLog
-from kiosk.safety_note import read_safety_note
+from kiosk.core.safety_note import read_safety_note
+from kiosk.sessionlog.store import SessionLog
 from kiosk.ui import theme
 from kiosk.ui.theme import MIN_TOUCH, contrast_ratio
-
-from factories import make_record
 
 SCREENS = ("home", "session", "done", "streaks", "routines", "settings", "safety")
 SIZES = {"800x480": (800, 480), "480x800": (480, 800), "1920x1080": (1920, 1080)}

@@ -20,21 +20,20 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
+from test_audio import hide_the_sound_card
+from voice_fakes import HANGING_ENGINE, MISSING_ENGINE, Recorder, hide_commands, install_fake_engine, tiny_routine
 
 from kiosk import cli, paths
-from kiosk.audio import NullAudio, wav_seconds
-from kiosk.catalog import Library
 from kiosk.config import Settings
-from kiosk.model import Cue
+from kiosk.core.catalog import Library
+from kiosk.core.model import Cue
+from kiosk.core.speaker import SilentSpeaker, Speaker
+from kiosk.core.speech_rules import LATE_LIMIT_S
+from kiosk.core.timeline import Timeline, build_timeline
 from kiosk.play import ScaledClock, play_session
-from kiosk.speech_rules import LATE_LIMIT_S
-from kiosk.timeline import Timeline, build_timeline
-from kiosk.speaker import SilentSpeaker, Speaker
-from kiosk.voice import CueSpeaker, EspeakCommand, PhraseCache, PhraseVoice, Sounds, match_voice, make_speaker
-from kiosk.voice_worker import VoiceInfo
-from test_audio import hide_the_sound_card
-from voice_fakes import (HANGING_ENGINE, MISSING_ENGINE, Recorder, hide_commands, install_fake_engine,
-                         tiny_routine)
+from kiosk.sound.audio import NullAudio, wav_seconds
+from kiosk.sound.voice import CueSpeaker, EspeakCommand, PhraseCache, PhraseVoice, Sounds, make_speaker, match_voice
+from kiosk.sound.voice_worker import VoiceInfo
 
 MEDIA = paths.shipped_media_dir()
 SOUNDS = Sounds.from_media(MEDIA)

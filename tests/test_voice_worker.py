@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
-from kiosk.voice_worker import EngineMissing, VoiceWorker, WorkerDied, WorkerTimeout
 from voice_fakes import HANGING_ENGINE, MISSING_ENGINE, install_fake_engine
+
+from kiosk.sound.voice_worker import EngineMissing, VoiceWorker, WorkerDied, WorkerTimeout
 
 
 def process_gone(pid: int) -> bool:

@@ -1,4 +1,4 @@
-"""kiosk.watchdog: sd_notify datagrams to a test socket, pings from a real Kivy Clock."""
+"""kiosk.pi.watchdog: sd_notify datagrams to a test socket, pings from a real Kivy Clock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
-from kiosk.watchdog import Watchdog
+from kiosk.pi.watchdog import Watchdog
 
 
 @pytest.fixture

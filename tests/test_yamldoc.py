@@ -11,8 +11,18 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk import yamldoc
-from kiosk.yamldoc import MAX_FILE_BYTES, Mapping, Problem, Scalar, Sequence, YamlError, parse_document, read_document, to_plain
+from kiosk.core import yamldoc
+from kiosk.core.yamldoc import (
+    MAX_FILE_BYTES,
+    Mapping,
+    Problem,
+    Scalar,
+    Sequence,
+    YamlError,
+    parse_document,
+    read_document,
+    to_plain,
+)
 
 
 def parse(text: str) -> Any:

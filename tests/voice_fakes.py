@@ -13,9 +13,9 @@ from typing import Callable, List
 import pytest
 
 from kiosk import paths
-from kiosk.catalog import load_library
-from kiosk.model import Routine
-from kiosk.voice import SpeechEvent
+from kiosk.core.catalog import load_library
+from kiosk.core.model import Routine
+from kiosk.sound.voice import SpeechEvent
 
 MISSING_ENGINE = 'raise ImportError("simulated: pyttsx3 is not installed")\n'
 

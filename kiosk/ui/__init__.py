@@ -11,11 +11,11 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "ExerciseRoot":
-        from .root import ExerciseRoot
+        from kiosk.ui.root import ExerciseRoot
 
         return ExerciseRoot
     if name == "KioskController":
-        from .controller import KioskController
+        from kiosk.ui.controller import KioskController
 
         return KioskController
     raise AttributeError(name)

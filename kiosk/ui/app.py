@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence, Tuple
 
-from .. import paths
-from ..catalog import load_library
-from ..config import Settings, load_settings
-from ..kivy_config import set_input
-from ..watchdog import Watchdog
+from kiosk import paths
+from kiosk.config import Settings, load_settings
+from kiosk.core.catalog import load_library
+from kiosk.pi.kivy_config import set_input
+from kiosk.pi.watchdog import Watchdog
 
 log = logging.getLogger("kiosk")
 
@@ -65,9 +65,9 @@ def configure_kivy(settings: Settings, options: AppOptions) -> None:
 
 
 def build_controller(options: AppOptions, settings: Settings, settings_problems: Sequence[Any] = ()) -> Any:
-    from ..play import ScaledClock
-    from ..voice import default_cache_dir, make_speaker
-    from .controller import KioskController
+    from kiosk.play import ScaledClock
+    from kiosk.sound.voice import default_cache_dir, make_speaker
+    from kiosk.ui.controller import KioskController
 
     layers = [paths.shipped_exercises_dir(), *[Path(d) for d in settings.exercises_dirs],
               *options.extra_exercise_dirs]
@@ -97,7 +97,7 @@ def run_app(options: AppOptions) -> int:
     from kivy.base import ExceptionManager
     from kivy.clock import Clock
 
-    from .root import ExerciseRoot
+    from kiosk.ui.root import ExerciseRoot
 
     controller = build_controller(options, settings, problems)
     watchdog = Watchdog.from_environment()

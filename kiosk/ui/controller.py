@@ -16,24 +16,29 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional
 from kivy.clock import Clock
 from kivy.event import EventDispatcher
 from kivy.properties import (
-    BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty,
+    BooleanProperty,
+    DictProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
 )
 
-from ..catalog import Library
-from ..clockcheck import local_now, read_boot_id, read_clock
-from ..config import Settings
-from ..model import SessionRecord
-from ..session_view import SessionView
-from ..speaker import SilentSpeaker, Speaker
-from ..streaks import StreakStats
-from ..timeline import Timeline, build_timeline
-from .background import BackgroundWorker
-from .home_section import DONE_TIMEOUT_S, SAFETY_SEEN, START_GUARD_S, HomeSection
-from .log_keeper import LogKeeper, Opener, open_session_log
-from .session_section import STOPPED_AND_SAVED, SessionSection
+from kiosk.config import Settings
+from kiosk.core.catalog import Library
+from kiosk.core.clockcheck import local_now, read_boot_id, read_clock
+from kiosk.core.model import SessionRecord
+from kiosk.core.session_view import SessionView
+from kiosk.core.speaker import SilentSpeaker, Speaker
+from kiosk.core.streaks import StreakStats
+from kiosk.core.timeline import Timeline, build_timeline
+from kiosk.ui.background import BackgroundWorker
+from kiosk.ui.home_section import DONE_TIMEOUT_S, SAFETY_SEEN, START_GUARD_S, HomeSection
+from kiosk.ui.log_keeper import LogKeeper, Opener, open_session_log
+from kiosk.ui.session_section import STOPPED_AND_SAVED, SessionSection
 
 if TYPE_CHECKING:
-    from ..runner import SessionRunner  # made by the session section
+    from kiosk.core.runner import SessionRunner  # made by the session section
 
 __all__ = ["KioskController", "SAFETY_SEEN", "START_GUARD_S", "DONE_TIMEOUT_S"]
 

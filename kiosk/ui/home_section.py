@@ -11,17 +11,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
-from .. import paths
-from ..atomic import WRITE_ERRORS, write_atomically
-from ..catalog import Library
-from ..config import RULES, Settings, save_settings
-from ..model import Routine
-from ..night import night_state
-from ..safety_note import read_safety_note
-from ..streaks import compute_stats
-from ..timeline import build_timeline
-from .background import BackgroundWorker
-from .log_keeper import LogKeeper
+from kiosk import paths
+from kiosk.config import RULES, Settings, save_settings
+from kiosk.core.catalog import Library
+from kiosk.core.model import Routine
+from kiosk.core.night import night_state
+from kiosk.core.safety_note import read_safety_note
+from kiosk.core.streaks import compute_stats
+from kiosk.core.timeline import build_timeline
+from kiosk.sessionlog.atomic import WRITE_ERRORS, write_atomically
+from kiosk.ui.background import BackgroundWorker
+from kiosk.ui.log_keeper import LogKeeper
 
 log = logging.getLogger("kiosk")
 

@@ -17,10 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 
-from ..checkpoint import CheckpointWriter
-from ..clockcheck import ClockReading
-from ..model import SessionRecord
-from .background import BackgroundWorker
+from kiosk.core.clockcheck import ClockReading
+from kiosk.core.model import SessionRecord
+from kiosk.sessionlog.checkpoint import CheckpointWriter
+from kiosk.ui.background import BackgroundWorker
 
 log = logging.getLogger("kiosk")
 
@@ -56,7 +56,7 @@ Opener = Callable[[Path], SessionLogLike]
 
 
 def open_session_log(data_dir: Path) -> SessionLogLike:
-    from ..store import SessionLog  # TinyDB is loaded on the worker, not at import
+    from kiosk.sessionlog.store import SessionLog  # TinyDB is loaded on the worker, not at import
 
     return SessionLog.open_for_reading(data_dir)
 

@@ -10,15 +10,15 @@ from kivy.properties import ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from . import widgets  # noqa: F401  (registers the kiosk's widgets with the kv language)
-from .controller import KioskController
-from .screens.done import DoneScreen
-from .screens.home import HomeScreen
-from .screens.routines import RoutinesScreen
-from .screens.safety import SafetyScreen
-from .screens.session import SessionScreen
-from .screens.settings import SettingsScreen
-from .screens.streaks import StreaksScreen
+from kiosk.ui import widgets  # noqa: F401  (registers the kiosk's widgets with the kv language)
+from kiosk.ui.controller import KioskController
+from kiosk.ui.screens.done import DoneScreen
+from kiosk.ui.screens.home import HomeScreen
+from kiosk.ui.screens.routines import RoutinesScreen
+from kiosk.ui.screens.safety import SafetyScreen
+from kiosk.ui.screens.session import SessionScreen
+from kiosk.ui.screens.settings import SettingsScreen
+from kiosk.ui.screens.streaks import StreaksScreen
 
 Builder.load_file(str(Path(__file__).with_name("root.kv")))
 
@@ -59,9 +59,9 @@ class ExerciseRoot(BoxLayout):
                       exercise_dirs: Sequence[Path] = ()) -> "ExerciseRoot":
         """The kiosk as `kiosk run` makes it, for a host app: the settings file, the data folder
         and extra exercise folders default to the same places as the command line's."""
-        from .. import paths
-        from ..config import load_settings
-        from .app import AppOptions, build_controller
+        from kiosk import paths
+        from kiosk.config import load_settings
+        from kiosk.ui.app import AppOptions, build_controller
 
         config = Path(config_path) if config_path is not None else paths.config_path()
         settings, problems = load_settings(config)

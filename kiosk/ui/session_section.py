@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from kivy.clock import Clock
 
-from ..catalog import Library
-from ..clockcheck import newest_trusted_start
-from ..model import Routine, SessionRecord
-from ..runner import SessionRunner
-from ..session import State
-from ..session_view import SessionView, session_view
-from ..speaker import Speaker
-from ..streaks import StreakStats
-from ..timeline import Timeline, build_timeline
-from .background import BackgroundWorker
-from .log_keeper import LogKeeper
+from kiosk.core.catalog import Library
+from kiosk.core.clockcheck import newest_trusted_start
+from kiosk.core.model import Routine, SessionRecord
+from kiosk.core.runner import SessionRunner
+from kiosk.core.session import State
+from kiosk.core.session_view import SessionView, session_view
+from kiosk.core.speaker import Speaker
+from kiosk.core.streaks import StreakStats
+from kiosk.core.timeline import Timeline, build_timeline
+from kiosk.ui.background import BackgroundWorker
+from kiosk.ui.log_keeper import LogKeeper
 
 log = logging.getLogger("kiosk")
 

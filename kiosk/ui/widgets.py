@@ -14,7 +14,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from . import theme
+from kiosk.ui import theme
 
 
 class KLabel(Label):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..widgets import KButton
-from .base import KioskScreen, load_kv
+from kiosk.ui.screens.base import KioskScreen, load_kv
+from kiosk.ui.widgets import KButton
 
 
 class PainButton(KButton):

@@ -6,7 +6,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
-from .base import KioskScreen, load_kv
+from kiosk.ui.screens.base import KioskScreen, load_kv
 
 
 class RoutineTile(ButtonBehavior, BoxLayout):

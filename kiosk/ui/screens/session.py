@@ -7,7 +7,7 @@ from typing import Any
 from kivy.properties import ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from .base import KioskScreen, load_kv
+from kiosk.ui.screens.base import KioskScreen, load_kv
 
 
 class StopDialog(BoxLayout):

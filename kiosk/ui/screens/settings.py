@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from ...config import RULES
-from .base import KioskScreen, load_kv
+from kiosk.config import RULES
+from kiosk.ui.screens.base import KioskScreen, load_kv
 
 
 def cycled(options: List[str], current: str) -> str:

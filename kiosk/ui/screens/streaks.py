@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import KioskScreen, load_kv
+from kiosk.ui.screens.base import KioskScreen, load_kv
 
 
 class StreaksScreen(KioskScreen):

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .atomic import fsync_directory, write_atomically
-from .model import SessionRecord
+from kiosk.core.model import SessionRecord
+from kiosk.sessionlog.atomic import fsync_directory, write_atomically
 
 CHECKPOINT_NAME = "session-checkpoint.json"
 LOCK_NAME = "session-checkpoint.lock"

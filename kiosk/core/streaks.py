@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import AbstractSet, Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 
-from kiosk.model import SessionRecord, parse_utc
+from kiosk.core.model import SessionRecord, parse_utc
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_WEEKLY_GOAL = 5

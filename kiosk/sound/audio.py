@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
-from .atomic import write_atomically
+from kiosk.sessionlog.atomic import write_atomically
 
 Clock = Callable[[], float]
 
@@ -400,7 +400,7 @@ class KivyAudio:
         return self._problem
 
     def probe(self) -> Optional[str]:
-        from . import paths
+        from kiosk import paths
 
         beep = paths.shipped_media_dir() / "sounds" / "beep.wav"
         with self._lock:

@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from .model import Cue, clock_text
-from .timeline import Position, Timeline
+from kiosk.core.model import Cue, clock_text
+from kiosk.core.timeline import Position, Timeline
 
 SEGMENT_TITLES = {
     "lead_in": "Get ready",

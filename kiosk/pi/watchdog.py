@@ -14,7 +14,7 @@ import os
 import socket
 from typing import Any, Callable, Mapping, Optional
 
-log = logging.getLogger("kiosk.watchdog")
+log = logging.getLogger("kiosk.pi.watchdog")
 
 
 class Watchdog:

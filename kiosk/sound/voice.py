@@ -1,6 +1,6 @@
 """The voice: a Speaker says cues without ever blocking the caller.
 
-The app and `kiosk play` only see the `Speaker` protocol. `SilentSpeaker` (kiosk.speaker) is the
+The app and `kiosk play` only see the `Speaker` protocol. `SilentSpeaker` (kiosk.core.speaker) is the
 floor every other speaker falls back to: the screen's captions carry the session.
 
 `CueSpeaker` is the real one. Phrases are rendered to WAV files ahead of time
@@ -25,15 +25,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .atomic import replace_with
-from .audio import AudioOut, KivyAudio, trim_silence, wav_info
-from .config import Settings
-from .model import Cue
-from .speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
-from .voice_worker import (REPLY_TIMEOUT_S, START_TIMEOUT_S, EngineMissing, VoiceInfo, VoiceWorker,
-                           WorkerError)
+from kiosk.config import Settings
+from kiosk.core.model import Cue
+from kiosk.core.speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
+from kiosk.sessionlog.atomic import replace_with
+from kiosk.sound.audio import AudioOut, KivyAudio, trim_silence, wav_info
+from kiosk.sound.voice_worker import (
+    REPLY_TIMEOUT_S,
+    START_TIMEOUT_S,
+    EngineMissing,
+    VoiceInfo,
+    VoiceWorker,
+    WorkerError,
+)
 
-log = logging.getLogger("kiosk.voice")
+log = logging.getLogger("kiosk.sound.voice")
 
 Clock = Callable[[], float]
 

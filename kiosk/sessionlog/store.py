@@ -30,19 +30,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import (
-    Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Type, Union,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Set,
+    Tuple,
+    Type,
+    Union,
 )
 
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Document, Table
 
-from kiosk import checkpoint
-from kiosk.atomic import (
-    WRITE_ERRORS, fsync_directory, remove_if_present as _remove_if_present, replace_with, write_atomically, write_temp,
+from kiosk.core.clockcheck import ClockReading, checked, newest_trusted_start, redated, reference_of, repairs
+from kiosk.core.model import SessionRecord, clock_text
+from kiosk.sessionlog import checkpoint
+from kiosk.sessionlog.atomic import (
+    WRITE_ERRORS,
+    fsync_directory,
+    replace_with,
+    write_atomically,
+    write_temp,
 )
-from kiosk.clockcheck import ClockReading, checked, newest_trusted_start, redated, reference_of, repairs
-from kiosk.model import SessionRecord, clock_text
+from kiosk.sessionlog.atomic import (
+    remove_if_present as _remove_if_present,
+)
 
 LOG_NAME = "sessions.json"
 LOCK_NAME = LOG_NAME + ".lock"

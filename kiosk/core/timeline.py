@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
-from .model import Cue, Routine, Segment, Step
+from kiosk.core.model import Cue, Routine, Segment, Step
 
 WORDS_PER_MINUTE = 160
 """A deliberately slow speaking rate, so an estimate errs towards more room."""

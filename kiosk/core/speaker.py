@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from .model import Cue
+from kiosk.core.model import Cue
 
 
 class Speaker(Protocol):

@@ -6,7 +6,7 @@ looks first whether it is done, so a second run changes nothing. What was instal
 listed in /opt/home-exercise-kiosk/installed.json for `--uninstall`. The service's folders
 are systemd's to make (StateDirectory=, CacheDirectory=); the installer makes one only to
 put Kivy's config in it. Runs on the system's python3 before any virtual environment
-exists: the standard library, kiosk.atomic and kiosk.kivy_config only.
+exists: the standard library, kiosk.sessionlog.atomic and kiosk.pi.kivy_config only.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
-from . import kivy_config
-from .atomic import write_atomically
+from kiosk.pi import kivy_config
+from kiosk.sessionlog.atomic import write_atomically
 
 APP = "home-exercise-kiosk"
 SERVICE_USER = "kiosk"
@@ -464,7 +464,7 @@ def main(argv: Optional[Sequence[str]] = None, host: Optional[Host] = None) -> i
                         help="with --uninstall: remove the session log, the settings and the user kiosk too")
     parser.add_argument("--root", metavar="DIR", type=Path, help="rehearse into the folder DIR: the files are "
                         "written there, the system commands only listed in DIR/staged-host.json")
-    parser.add_argument("--source", metavar="DIR", type=Path, default=Path(__file__).resolve().parent.parent,
+    parser.add_argument("--source", metavar="DIR", type=Path, default=Path(__file__).resolve().parents[2],
                         help="the checkout to install from (default: this one)")
     args = parser.parse_args(argv)
     try:

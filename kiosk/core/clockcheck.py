@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Union
 
-from .model import SessionRecord, parse_utc
+from kiosk.core.model import SessionRecord, parse_utc
 
 RELEASE_DATE = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 """No session can have happened before this version existed, so a wall clock showing an

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from . import yamldoc
-from .model import SIDES, TAGS, Exercise, ExerciseCue, Routine, Step
-from .timeline import build_timeline, crowded_cues
-from .yamldoc import Mapping, Node, Problem, Scalar, YamlError
+from kiosk.core import yamldoc
+from kiosk.core.model import SIDES, TAGS, Exercise, ExerciseCue, Routine, Step
+from kiosk.core.timeline import build_timeline, crowded_cues
+from kiosk.core.yamldoc import Mapping, Node, Problem, Scalar, YamlError
 
 MAX_SECONDS = 3600.0
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

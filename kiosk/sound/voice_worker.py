@@ -1,7 +1,7 @@
 """The pyttsx3 engine in a process of its own, and the client that drives it.
 
 pyttsx3's `runAndWait()` blocks, its engine must stay in one thread, and on Linux it
-can hang. So the engine lives in a child process (`python -m kiosk.voice_worker`)
+can hang. So the engine lives in a child process (`python -m kiosk.sound.voice_worker`)
 that renders phrases to WAV files, one `save_to_file` per `runAndWait`, and answers
 one JSON line per request on a pipe. The parent can always give up on it: a reply
 that does not come within the timeout gets the process killed.
@@ -94,8 +94,8 @@ class _Engine:
         self.engine.save_to_file(text, str(temp))
         self.engine.runAndWait()  # one phrase per run: queued phrases may be lost in 2.99
         try:
-            from .atomic import replace_with
-            from .audio import trim_silence, wav_info
+            from kiosk.sessionlog.atomic import replace_with
+            from kiosk.sound.audio import trim_silence, wav_info
 
             if wav_info(temp).frames == 0:
                 raise RuntimeError("the engine wrote an empty file")
@@ -222,7 +222,7 @@ class VoiceWorker:
         """Start the process and wait for its engine to be ready."""
         self.kill()
         env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
+        package_root = str(Path(__file__).resolve().parents[2])  # the folder that holds kiosk/
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), package_root) if p)
         log = None
         if self.log_path is not None:
@@ -231,7 +231,7 @@ class VoiceWorker:
             log = open(self.log_path, "wb" if too_big else "ab")
         try:
             self._process = subprocess.Popen(
-                [self.python, "-m", "kiosk.voice_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [self.python, "-m", "kiosk.sound.voice_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=log if log is not None else subprocess.DEVNULL, env=env, start_new_session=True)
         except OSError as error:
             raise EngineMissing(f"cannot start the voice worker: {error.strerror or error}") from None

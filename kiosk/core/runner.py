@@ -12,11 +12,11 @@ import uuid
 from dataclasses import replace
 from typing import Callable, Optional, Tuple
 
-from .clockcheck import checked
-from .model import Cue, SessionRecord
-from .session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tick
-from .timeline import Position, Timeline
-from .speaker import Speaker
+from kiosk.core.clockcheck import checked
+from kiosk.core.model import Cue, SessionRecord
+from kiosk.core.session import Back, Pause, Resume, Session, Skip, Start, State, Stop, Tick
+from kiosk.core.speaker import Speaker
+from kiosk.core.timeline import Position, Timeline
 
 CHECKPOINT_EVERY_S = 5.0
 """Active seconds between checkpoints (besides every segment boundary): a power cut loses

@@ -23,7 +23,7 @@ import re
 from dataclasses import replace
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, TextIO, Tuple
 
-from kiosk.model import SessionRecord
+from kiosk.core.model import SessionRecord
 
 CSV_FIELDS = SessionRecord.FIELDS
 """Column order of an export; an import needs every one of them, in any order."""

@@ -11,8 +11,8 @@ import enum
 from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple, Type
 
-from .model import Cue
-from .timeline import Position, Timeline
+from kiosk.core.model import Cue
+from kiosk.core.timeline import Position, Timeline
 
 BACK_GRACE_S = 3.0
 """Back within this many seconds of a step's start goes to the step before it."""
