@@ -83,7 +83,9 @@ class FakeClock:
         return self.now
 
 
-FAKE_TIME = FakeClock()
+FAKE_TIME = FakeClock(start=max(5000.0, time.monotonic() + 1000.0))
+"""Ahead of the real monotonic clock Kivy's Clock started on: fake time that began behind it
+(a machine up for more than 5000 s) would run backwards for Kivy, and no event would fire."""
 Clock.time = FAKE_TIME  # Kivy's intervals and hold timers run on the same fake time as the kiosk
 
 
@@ -114,6 +116,7 @@ class Kiosk:
         self.window.add_widget(self.root)
         self.frames(3)
         self.settle()
+        self.until_laid_out(self.root)
 
     # ------------------------------------------------------------------ time
     def frames(self, count: int = 1) -> None:
@@ -121,9 +124,18 @@ class Kiosk:
             EventLoop.idle()
 
     def settle(self) -> None:
-        """Let background work finish and its results reach the screen."""
+        """Let background work finish and its results reach the screen.
+
+        Results come back as Clock events; a frame with many layout events left over (a new
+        window's first frames) hands the rest to the next frame, so draw until all have run.
+        """
         assert self.controller.wait_idle(20), "background work did not finish"
         self.frames(2)
+        for _ in range(60):
+            if self.controller.worker.results_due == 0:
+                return
+            self.frames(1)
+        raise AssertionError("results of background work still waiting for the Clock after 60 frames")
 
     def advance(self, seconds: float, step: float = 0.5, draw_every: float = 5.0) -> None:
         """Move the fake clock forward in `step`s; Kivy's Clock ticks at each, and a full
@@ -144,7 +156,7 @@ class Kiosk:
 
         A widget inside a scrolling list is scrolled into view first, as a person would."""
         self.scroll_into_view(widget)
-        x, y = widget.to_window(*widget.center)
+        x, y = self.until_laid_out(widget)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         self.frames(1)
@@ -152,6 +164,22 @@ class Kiosk:
             self.advance(hold, step=1 / 30, draw_every=hold)
         touch.touch_up()
         self.frames(2)
+
+    def until_laid_out(self, widget: Widget, most_frames: int = 60) -> Tuple[float, float]:
+        """Draw frames until the window has its size and `widget` stays put for two frames.
+
+        A new window's first frames can still be laying out (Kivy spreads a storm of layout
+        events over several frames); a tap aimed before that lands where the widget was.
+        Returns the widget's centre in window coordinates.
+        """
+        last: Optional[Tuple[float, float]] = None
+        for _ in range(most_frames):
+            here = tuple(widget.to_window(*widget.center))
+            if here == last and tuple(self.root.size) == tuple(self.window.size):
+                return here  # type: ignore[return-value]
+            last = here  # type: ignore[assignment]
+            self.frames(1)
+        raise AssertionError(f"{widget} did not settle within {most_frames} frames")
 
     def scroll_into_view(self, widget: Widget) -> None:
         from kivy.uix.scrollview import ScrollView

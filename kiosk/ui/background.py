@@ -28,6 +28,7 @@ class BackgroundWorker:
         self._pending: List[Future] = []
         self._lock = threading.Lock()
         self._failed = failed
+        self._results_due = 0
         self.closed = False
 
     def run(self, work: Callable[[], Any], done: Optional[Done] = None) -> None:
@@ -42,14 +43,34 @@ class BackgroundWorker:
                 result = work()
             except Exception as error:
                 log.error("background work failed", exc_info=error)
-                Clock.schedule_once(lambda _dt, failure=error: self._failed(failure))
+                self._hand_over(lambda failure=error: self._failed(failure))
                 return
             if done is not None:
-                Clock.schedule_once(lambda _dt: done(result))
+                self._hand_over(lambda: done(result))
 
         future = self._executor.submit(job)
         with self._lock:
             self._pending.append(future)
+
+    def _hand_over(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on the main thread at the next Clock tick, counted until it has run."""
+        with self._lock:
+            self._results_due += 1
+
+        def run(_dt: float) -> None:
+            try:
+                callback()
+            finally:
+                with self._lock:
+                    self._results_due -= 1
+
+        Clock.schedule_once(run)
+
+    @property
+    def results_due(self) -> int:
+        """Results handed to the Clock that the main thread has not run yet."""
+        with self._lock:
+            return self._results_due
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until the work queued so far has finished (tests and shut-down); False on time-out."""
