@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 import tempfile
@@ -63,6 +64,13 @@ def write_atomically(path: Path, content: bytes, *, durable: bool = True, temp: 
     cut; a cache that can be rebuilt skips that cost.
     """
     replace_with(write_temp(path, content, durable=durable, temp=temp), path, durable=durable)
+
+
+def aside_stamp(moment: dt.datetime) -> str:
+    """The UTC time in the name of a damaged file kept aside (`sessions.json.corrupt-20260102T030405Z`)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
+    return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
 def remove_if_present(path: Path) -> None:

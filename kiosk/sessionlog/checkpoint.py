@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 from kiosk.core.model import SessionRecord
-from kiosk.sessionlog.atomic import fsync_directory, write_atomically
+from kiosk.sessionlog.atomic import aside_stamp, fsync_directory, write_atomically
 
 CHECKPOINT_NAME = "session-checkpoint.json"
 LOCK_NAME = "session-checkpoint.lock"
@@ -83,7 +83,7 @@ def leftover(data_dir: Path, now: Optional[dt.datetime] = None) -> Optional[Left
             raise ValueError("it is not a checkpoint")
         records = [SessionRecord.from_dict(item) for item in document["records"]]
     except (OSError, ValueError, RecursionError) as error:
-        aside = path.with_name(f"{path.name}.corrupt-{(now or _utc_now()):%Y%m%dT%H%M%SZ}")
+        aside = path.with_name(f"{path.name}.corrupt-{aside_stamp(now or _utc_now())}")
         os.replace(path, aside)
         fsync_directory(path.parent)
         return Leftover([], f"The checkpoint of a session cut off by a power cut could not be read "

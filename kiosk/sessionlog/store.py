@@ -53,6 +53,7 @@ from kiosk.core.model import SessionRecord, clock_text
 from kiosk.sessionlog import checkpoint
 from kiosk.sessionlog.atomic import (
     WRITE_ERRORS,
+    aside_stamp,
     fsync_directory,
     replace_with,
     write_atomically,
@@ -70,7 +71,6 @@ SESSIONS_TABLE = "_default"
 
 Tables = Dict[str, Dict[str, Any]]
 StatKey = Tuple[int, int, int]
-
 
 
 def archive_name(year: int) -> str:
@@ -462,26 +462,36 @@ class SessionLog:
                 if document.get("clock_unverified") is True and document.get("clock_boot_id") == boot_id]
 
     def _write_repairs(self, fixed: List[SessionRecord]) -> None:
-        """Store re-dated records, one write per file (the old start stays in `clock_repaired_from`)."""
-        for record in fixed:
-            self._replace_document(record.to_dict())
+        """Store re-dated records (the old start stays in `clock_repaired_from`)."""
+        self._replace_documents([record.to_dict() for record in fixed])
 
-    def _replace_document(self, replacement: Dict[str, Any]) -> None:
-        """Put a changed session back where it is stored (the main log or its year's archive)."""
-        found = self._find(replacement["id"])
-        if found is None:
-            raise KeyError(replacement["id"])
-        if found.storage is None:
+    def _replace_documents(self, replacements: List[Dict[str, Any]]) -> None:
+        """Put changed sessions back where each is stored (the main log or its year's archive),
+        one write per file."""
+        in_main: Dict[int, Dict[str, Any]] = {}
+        by_archive: Dict[int, Tuple[AtomicJSONStorage, Dict[str, Dict[str, Any]]]] = {}
+        for replacement in replacements:
+            found = self._find(replacement["id"])
+            if found is None:
+                raise KeyError(replacement["id"])
+            if found.storage is None:
+                in_main[int(found.doc_id)] = replacement
+            else:
+                by_archive.setdefault(id(found.storage), (found.storage, {}))[1][found.doc_id] = replacement
+        if in_main:
+            by_session_id = {replacement["id"]: replacement for replacement in in_main.values()}
+
             def replace_all(document: Dict[str, Any]) -> None:
+                replacement = by_session_id[document["id"]]
                 document.clear()
                 document.update(replacement)
 
-            self._table.update(replace_all, doc_ids=[int(found.doc_id)])
-            return
-        tables = found.storage.read() or {}
-        updated = {name: dict(documents) for name, documents in tables.items()}
-        updated[SESSIONS_TABLE][found.doc_id] = replacement
-        found.storage.write(updated)
+            self._table.update(replace_all, doc_ids=list(in_main))
+        for storage, changed in by_archive.values():
+            tables = storage.read() or {}
+            updated = {name: dict(documents) for name, documents in tables.items()}
+            updated[SESSIONS_TABLE].update(changed)
+            storage.write(updated)
 
     def records(self) -> List[SessionRecord]:
         """All sessions, oldest first."""
@@ -515,7 +525,7 @@ class SessionLog:
             if found.storage is None:
                 self._table.update({"pain": pain}, doc_ids=[int(found.doc_id)])
             else:
-                self._replace_document(updated)
+                self._replace_documents([updated])
         return SessionRecord.from_dict(updated)
 
     def import_records(self, records: Iterable[SessionRecord]) -> Tuple[int, int]:
@@ -599,17 +609,9 @@ class SessionLog:
                 if storage is None:
                     storage = AtomicJSONStorage(main.path.with_name(archive_name(year)))
                     self._archives[year] = storage
-                tables = storage.read() or {}
-                sessions = dict(tables.get(SESSIONS_TABLE, {}))
-                by_id = {document.get("id"): doc_id for doc_id, document in sessions.items()}
-                next_doc_id = max((int(doc_id) for doc_id in sessions), default=0) + 1
-                for document in documents.values():
-                    existing = by_id.get(document["id"])
-                    if existing is None:
-                        existing = str(next_doc_id)
-                        next_doc_id += 1
-                    sessions[existing] = document
-                storage.write({SESSIONS_TABLE: sessions})
+                archived: Tables = {SESSIONS_TABLE: dict((storage.read() or {}).get(SESSIONS_TABLE, {}))}
+                _merge_by_id(archived, list(documents.values()))  # the main log's copy wins
+                storage.write(archived)
             self._table.remove(doc_ids=[int(doc_id) for documents in moving.values() for doc_id in documents])
             # The moved sessions are safe in their archives (and the archives' backups), so the
             # main backup may follow the smaller log: opening then never re-reads ten years.
@@ -744,7 +746,7 @@ def _repair_if_damaged(storage: AtomicJSONStorage, now: Callable[[], dt.datetime
         return
     storage.forget_cache()
 
-    stamp = _aside_stamp(now())
+    stamp = aside_stamp(now())
     message = f"The session log {path} {problem}"
     from_log: List[Dict[str, Any]] = []
     unreadable = 0
@@ -772,7 +774,7 @@ def _repair_if_damaged(storage: AtomicJSONStorage, now: Callable[[], dt.datetime
                 backup_aside = _keep_aside(backup_path, stamp)
     backup_state = "damaged" if backup_damaged else "good" if tables else "none"
     restored = len(tables.get(SESSIONS_TABLE, {}))
-    recovered = _merge_salvage(tables, from_backup + from_log)
+    recovered = _merge_by_id(tables, from_backup + from_log)
 
     if not storage.writable:
         storage.pin(tables or {SESSIONS_TABLE: {}})
@@ -882,14 +884,15 @@ def salvage_records(content: bytes) -> Tuple[List[Dict[str, Any]], int]:
     return list(found.values()), unreadable
 
 
-def _merge_salvage(tables: Tables, salvaged: List[Dict[str, Any]]) -> int:
-    """Put salvaged records into the restored tables, a salvaged copy replacing the backup's
-    (it is newer); return how many were new or changed."""
+def _merge_by_id(tables: Tables, newer: List[Dict[str, Any]]) -> int:
+    """Put `newer` session documents into `tables`, each replacing the copy with its id (salvage
+    over a restored backup, sessions moving into their year's archive); return how many
+    were new or changed."""
     sessions = tables.setdefault(SESSIONS_TABLE, {})
     by_id = {document.get("id"): doc_id for doc_id, document in sessions.items()}
     next_doc_id = max((int(doc_id) for doc_id in sessions), default=0) + 1
     changed = 0
-    for document in salvaged:
+    for document in newer:
         doc_id = by_id.get(document["id"])
         if doc_id is not None:
             if sessions[doc_id] != document:
@@ -926,12 +929,6 @@ def _keep_aside(path: Path, stamp: str) -> Path:
         replace_with(_write_synced_temp(aside, path.read_bytes()), aside, durable=False)
     fsync_directory(path.parent)
     return aside
-
-
-def _aside_stamp(moment: dt.datetime) -> str:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc)
-    return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
 def _utc_now() -> dt.datetime:
