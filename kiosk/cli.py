@@ -483,6 +483,10 @@ def cmd_play(ctx: Context) -> int:
     if outcome.record.completed:
         print(f"Well done: {routine.name} recorded for {outcome.record.local_date}.", file=ctx.out)
         return 0
+    if not outcome.interrupted:  # ran to the end, but too little of it was exercise time done
+        print("Finished, but less than half of the exercise time was done: recorded as not completed.",
+              file=ctx.out)
+        return 0
     print(f"Stopped at [{_clock(outcome.stopped_at_s)}]; recorded as not completed.", file=ctx.out)
     return 130
 

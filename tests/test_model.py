@@ -83,3 +83,12 @@ def test_the_fast_path_accepts_and_refuses_exactly_what_the_field_by_field_check
             return ("refused", str(error))
 
     assert outcome(SessionRecord.from_dict) == outcome(SessionRecord._checked_from_dict)
+
+
+def test_a_stored_record_keeps_the_completed_it_was_saved_with() -> None:
+    """Sessions saved before the half-the-exercise-time rule are never judged again on load."""
+    data = make_record(dt.date(2026, 1, 2), steps_done=0, steps_skipped=5, active_s=55.0, planned_s=244.0).to_dict()
+    assert data["completed"] is True
+    record = SessionRecord.from_dict(data)
+    assert record.completed is True
+    assert record.to_dict() == data

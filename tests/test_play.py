@@ -16,11 +16,14 @@ from typing import List, Tuple
 import pytest
 from voice_fakes import tiny_routine, write_tiny_library
 
-from kiosk import cli
+from kiosk import cli, play
 from kiosk.config import Settings
+from kiosk.core.clockcheck import local_now
+from kiosk.core.runner import SessionRunner
+from kiosk.core.session import State
 from kiosk.core.speaker import SilentSpeaker
 from kiosk.core.timeline import Timeline, build_timeline
-from kiosk.play import ScaledClock, cue_line, play_routine, play_session
+from kiosk.play import Outcome, ScaledClock, cue_line, play_routine, play_session
 from kiosk.sound.audio import NullAudio
 
 
@@ -116,6 +119,31 @@ def test_kiosk_play_prints_every_cue_in_order_and_records_the_session(library_di
     record = records[0]
     assert (record["routine"], record["completed"], record["source"]) == ("tiny", True, "cli")
     assert record["planned_s"] == timeline.total_s
+
+
+def test_kiosk_play_says_when_a_session_reached_the_end_with_too_little_done(
+        library_dir: Path, timeline: Timeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal has no Skip, so the player is stood in for by a session skipped through."""
+
+    def skipped_through(timeline: Timeline, *args, **kwargs) -> Outcome:
+        clock = SteppedClock()
+        runner = SessionRunner(timeline, clock=clock, speaker=SilentSpeaker(), wall=local_now, boot_id="",
+                               source="cli")
+        runner.start()
+        while not runner.finished:
+            clock.sleep(1.0)
+            runner.skip()
+        assert runner.state is State.DONE
+        return Outcome(runner.record(), False, timeline.total_s)
+
+    monkeypatch.setattr(play, "play_routine", skipped_through)
+    code, out, err = run_cli("--exercises", str(library_dir), "play", "tiny", "--no-voice")
+    assert code == 0, err
+    assert "Finished, but less than half of the exercise time was done: recorded as not completed." in out
+    assert "Well done" not in out and "Stopped at" not in out
+    code, listing, _ = run_cli("log", "list", "--json")
+    records = json.loads(listing)
+    assert [(r["routine"], r["completed"], r.get("interrupted", False)) for r in records] == [("tiny", False, False)]
 
 
 def test_kiosk_play_no_voice_still_prints_and_records(library_dir: Path, timeline: Timeline) -> None:

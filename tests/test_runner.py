@@ -124,3 +124,26 @@ def test_skip_hands_out_the_next_announcement_due_now(parts) -> None:
     cue, due = speaker.said[-1]
     assert cue.kind == "announce" and cue.text.startswith("Rest. Next up:")
     assert due == clock.now
+
+
+def test_a_session_run_to_the_end_with_every_exercise_skipped_is_recorded_not_completed(parts) -> None:
+    runner, clock, _, timeline, _ = parts
+    runner.start()
+    while not runner.finished:
+        clock.now += 4
+        runner.tick()
+        runner.skip()
+    assert runner.state is State.DONE
+    record = runner.record()
+    assert not record.completed and not record.interrupted
+    assert (record.steps_done, record.steps_skipped) == (0, len(timeline.routine.steps))
+    assert record.active_s == 4 * 2 * len(timeline.routine.steps)
+
+
+def test_checkpoints_stay_not_completed_even_past_half_the_exercise_time(parts) -> None:
+    runner, clock, _, timeline, _ = parts
+    runner.start()
+    clock.now += timeline.total_s - 1  # all but the last second: nearly all the exercise time done
+    runner.tick()
+    checkpoint = runner.checkpoint()
+    assert checkpoint is not None and checkpoint.interrupted and not checkpoint.completed

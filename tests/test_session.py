@@ -16,6 +16,7 @@ from kiosk.core.catalog import Library
 from kiosk.core.model import Cue
 from kiosk.core.session import (
     BACK_GRACE_S,
+    COMPLETED_SHARE,
     TRANSITIONS,
     Back,
     Event,
@@ -28,6 +29,7 @@ from kiosk.core.session import (
     State,
     Stop,
     Tick,
+    counts_as_completed,
     legal_events,
 )
 from kiosk.core.timeline import Timeline, build_timeline
@@ -163,7 +165,8 @@ def test_a_whole_run_hands_out_every_cue_once_and_completes(
     assert handed_out == list(timeline.cues)
     assert session.handle(Tick(at=at(total + late_s + 10.0))) == ()
     summary = session.summary(at(total + 60.0))
-    assert summary.completed is True
+    assert summary.completed is True and summary.reached_end is True
+    assert summary.work_s == summary.planned_work_s == timeline.work_s == 210.0
     assert summary.routine_id == "daily-reset"
     assert summary.planned_s == total
     assert summary.active_s == total
@@ -389,3 +392,160 @@ def test_a_tiny_routine_runs_from_start_to_done() -> None:
     run_to_end(session, 0.0, handed_out)
     assert handed_out == list(timeline.cues)
     assert session.summary(100.0).active_s == timeline.total_s == 8.0
+
+
+# --------------------------------------------------------------------------- completed or not
+
+def skip_through(session: Session, now: float, spend_s: float) -> float:
+    """Spend `spend_s` in each segment the session lands in, then Skip, until it is done."""
+    while session.state is not State.DONE:
+        now += spend_s
+        session.handle(Tick(at=now))
+        session.handle(Skip(at=now))
+    return now
+
+
+def test_a_session_with_every_exercise_skipped_reaches_the_end_but_is_not_completed(
+        timeline: Timeline) -> None:
+    """Issue 12: 0 of 5 done, every exercise skipped a few seconds in, was a 'Well done'."""
+    session, _ = started(timeline)
+    end = skip_through(session, START, spend_s=3.0)
+    summary = session.summary(end + 60.0)
+    assert summary.reached_end is True
+    assert summary.completed is False
+    assert (summary.steps_done, summary.steps_skipped) == (0, 5)
+    # 3 s before each Skip: in the lead-in or a rest (no exercise time), then 3 s into the exercise.
+    assert summary.work_s == 5 * 3.0
+    assert summary.active_s == 10 * 3.0
+    assert summary.planned_work_s == timeline.work_s == 210.0
+
+
+def test_a_session_done_in_full_is_completed_with_all_its_exercise_time(timeline: Timeline) -> None:
+    session, _ = started(timeline)
+    end = run_to_end(session, START, [])
+    summary = session.summary(end)
+    assert (summary.completed, summary.reached_end) == (True, True)
+    assert summary.work_s == summary.planned_work_s == 210.0
+
+
+def two_step_timeline(lead_in_s: float, work_s: float, rest_s: float) -> Timeline:
+    steps = [make_step(make_exercise(name, duration_s=work_s)) for name in ("first", "second")]
+    return build_timeline(make_routine(steps, lead_in_s=lead_in_s, rest_between_s=rest_s))
+
+
+@pytest.mark.parametrize("lead_in_s, work_s, rest_s", [(10.0, 30.0, 15.0), (0.1, 12.1, 1.3)],
+                         ids=["round", "float-rounding"])
+@pytest.mark.parametrize("skip_first_early_s, completed", [(0.0, True), (1.0, False)],
+                         ids=["exactly-half", "a-second-short"])
+def test_exactly_half_of_the_exercise_time_done_is_completed(
+        lead_in_s: float, work_s: float, rest_s: float, skip_first_early_s: float, completed: bool) -> None:
+    """With 0.1 s of lead-in, the routine's exercise time adds up to a hair over 24.2 s, so
+    12.1 s done must still count as half."""
+    timeline = two_step_timeline(lead_in_s, work_s, rest_s)
+    assert timeline.work_s == pytest.approx(2 * work_s)
+    session = Session(timeline)
+    session.handle(Start(at=0.0))
+    first_work_end = lead_in_s + work_s
+    if skip_first_early_s:
+        now = first_work_end - skip_first_early_s
+        session.handle(Skip(at=now))   # the first exercise's last second skipped: to the next rest
+    else:
+        now = first_work_end + rest_s / 2
+        session.handle(Tick(at=now))   # the first exercise done, into the second step's rest
+    session.handle(Skip(at=now))   # out of the rest into the second exercise
+    session.handle(Skip(at=now))   # and the second exercise skipped at once: the end
+    summary = session.summary(now)
+    assert summary.reached_end is True
+    assert summary.work_s == pytest.approx(work_s - skip_first_early_s)
+    assert summary.completed is completed
+    assert summary.steps_done == (0 if skip_first_early_s else 1)
+
+
+def test_the_rule_is_reached_the_end_and_at_least_the_share() -> None:
+    assert COMPLETED_SHARE == 0.5
+    assert counts_as_completed(True, 105.0, 210.0) is True
+    assert counts_as_completed(True, 104.9, 210.0) is False
+    assert counts_as_completed(True, 210.0, 210.0) is True
+    assert counts_as_completed(False, 210.0, 210.0) is False  # stopped: never completed
+
+
+def test_pauses_do_not_count_as_exercise_time(timeline: Timeline) -> None:
+    session, _ = started(timeline)
+    session.handle(Tick(at=at(20.0)))                 # 10 s into the first exercise
+    session.handle(Pause(at=at(20.0)))
+    assert session.work_done_s(at(20.0)) == 10.0
+    assert session.work_done_s(at(20.0 + 600.0)) == 10.0  # ten minutes paused: still 10 s
+    session.handle(Resume(at=at(620.0)))
+    session.handle(Skip(at=at(620.0)))               # the rest of the exercise skipped
+    end = skip_through(session, at(620.0), spend_s=0.0)
+    summary = session.summary(end)
+    assert summary.work_s == 10.0
+    assert summary.active_s == 20.0
+    assert (summary.reached_end, summary.completed) == (True, False)
+
+
+def test_pauses_in_a_full_session_change_nothing(timeline: Timeline) -> None:
+    session, _ = started(timeline)
+    session.handle(Pause(at=at(30.0)))
+    session.handle(Resume(at=at(330.0)))
+    end = run_to_end(session, at(330.0), [])
+    summary = session.summary(end)
+    assert summary.work_s == 210.0 and summary.active_s == 300.0 and summary.completed is True
+
+
+def test_exercise_time_before_a_skip_counts_and_the_part_skipped_does_not(timeline: Timeline) -> None:
+    session, _ = started(timeline)
+    session.handle(Skip(at=at(30.0)))   # 20 s into the first exercise's first side: to step 2
+    assert session.work_done_s(at(30.0)) == 20.0
+    assert session.work_done_s(at(40.0)) == 20.0 + 0.0   # step 2's rest (65-80 s): no exercise time
+    assert session.work_done_s(at(70.0)) == 20.0 + 25.0  # 25 s into step 2's exercise (80-110 s)
+
+
+def test_an_exercise_done_again_after_back_counts_once(timeline: Timeline) -> None:
+    session, _ = started(timeline)
+    session.handle(Tick(at=at(100.0)))           # the first exercise done, 20 s into the second
+    assert session.work_done_s(at(100.0)) == 50.0 + 20.0
+    session.handle(Back(at=at(100.0)))           # back to the second step's start (65 s)
+    assert session.work_done_s(at(120.0)) == 50.0 + 20.0  # its first 20 s again: counted once
+    assert session.work_done_s(at(145.0)) == 50.0 + 30.0  # and on to its end
+    end = run_to_end(session, at(145.0), [])
+    summary = session.summary(end)
+    assert summary.work_s == timeline.work_s == 210.0
+    assert summary.active_s == 300.0 + 35.0
+    assert summary.completed is True
+
+
+def test_a_stopped_session_reports_its_exercise_time_and_is_not_completed(timeline: Timeline) -> None:
+    session, _ = started(timeline)
+    session.handle(Tick(at=at(250.0)))
+    session.handle(Stop(at=at(250.0)))
+    summary = session.summary(at(999.0))
+    assert summary.work_s == (25.0 + 25.0) + 30.0 + (24.0 + 24.0) + (25.0 + 25.0)  # steps 1-4
+    assert (summary.reached_end, summary.completed) == (False, False)
+
+
+moves = st.lists(st.tuples(st.sampled_from([Tick, Pause, Resume, Skip, Back]),
+                           st.integers(0, 40 * 8).map(lambda eighths: eighths / 8)),
+                 max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(moves)
+def test_exercise_time_never_shrinks_never_exceeds_the_routines_and_decides_completed(
+        timeline: Timeline, events: List[Tuple[Type[Event], float]]) -> None:
+    session, _ = started(timeline)
+    now, last_work = START, 0.0
+    for event_type, wait in events:
+        now += wait
+        if session.can(event_type):
+            session.handle(event_type(at=now))
+        work = session.work_done_s(now)
+        assert last_work <= work <= timeline.work_s
+        assert work <= session.active_s(now)
+        last_work = work
+    if session.state is State.PAUSED:
+        session.handle(Resume(at=now))
+    end = run_to_end(session, now, [])
+    summary = session.summary(end)
+    assert summary.reached_end is True
+    assert summary.completed is (summary.work_s >= timeline.work_s / 2)

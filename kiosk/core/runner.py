@@ -134,6 +134,9 @@ class SessionRunner:
     def record(self) -> SessionRecord:
         """The log record of the session, once it has ended. The same record every call.
 
+        It is completed when the session reached the end with enough of its exercise time
+        done (`session.counts_as_completed`); a stopped session never is.
+
         The end time is the start plus the monotonic time that passed, so a wall
         clock that jumps during a session cannot change how long it lasted. A start
         the wall clock cannot have been right about is flagged unverified (the log checks

@@ -17,6 +17,19 @@ from kiosk.core.timeline import Position, Timeline
 BACK_GRACE_S = 3.0
 """Back within this many seconds of a step's start goes to the step before it."""
 
+COMPLETED_SHARE = 0.5
+"""A session counts as completed when it reached the end of its routine and at least this
+share of the routine's exercise time (its work segments) was done: see `Session.work_done_s`.
+The screen, `kiosk play` and README say "half" in words: change them with it."""
+
+_ROUNDING_S = 1e-6
+"""Float slack when comparing seconds, so exactly half is half however the sum was rounded."""
+
+
+def counts_as_completed(reached_end: bool, work_done_s: float, planned_work_s: float) -> bool:
+    """The completion rule: reached the end, with at least COMPLETED_SHARE of the exercise time done."""
+    return reached_end and work_done_s >= COMPLETED_SHARE * planned_work_s - _ROUNDING_S
+
 
 class State(enum.Enum):
     IDLE = "idle"
@@ -87,10 +100,17 @@ class Summary:
 
     routine_id: str
     completed: bool
+    """Reached the end with enough exercise time done (`counts_as_completed`)."""
     planned_s: float
     active_s: float
     steps_done: int
     steps_skipped: int
+    reached_end: bool
+    """Ran to the end of the routine (not stopped), whether or not enough of it was done."""
+    work_s: float
+    """Seconds of exercise time done (`Session.work_done_s`)."""
+    planned_work_s: float
+    """The routine's exercise time: all its work segments."""
 
 
 class Session:
@@ -106,6 +126,10 @@ class Session:
         self._include_sample_start = False
         self._skipped: Set[int] = set()
         self._furthest = 0.0
+        self._runs: List[Tuple[float, float]] = []
+        """Stretches of the timeline (from, to) the position ran through, ended by a skip or back."""
+        self._run_from = 0.0
+        """Where the position's current run began: 0, or where the last skip or back put it."""
 
     # ----------------------------------------------------------------- reading
 
@@ -126,17 +150,38 @@ class Session:
     def position(self, now: float) -> Position:
         return self.timeline.position_at(self.elapsed_s(now))
 
+    def work_done_s(self, now: float) -> float:
+        """Seconds of exercise time done: the part of the routine's work segments that the
+        session's position ran through, computed from the position, never from frame times.
+
+        The position moves only while the session runs, so a pause adds nothing, and the
+        lead-in, rests, set rests and side switches are not exercise time. Each skip or back
+        ends one run of the position and starts another where it lands. Time spent in an
+        exercise before skipping it counts; a skipped remainder does not. The runs are
+        merged before measuring, so each second of the routine's exercise time counts at
+        most once: an exercise gone back to and done again counts once, and the total never
+        exceeds `Timeline.work_s`.
+        """
+        if self.started_at is None:
+            return 0.0
+        return self.timeline.work_within(self._runs + [(self._run_from, self.elapsed_s(now))])
+
     def summary(self, now: float) -> Summary:
         steps = len(self.timeline.routine.steps)
         done = sum(1 for i in range(steps)
                    if i not in self._skipped and self.timeline.last_work_end(i) <= self._furthest + 1e-9)
+        reached_end = self.state is State.DONE
+        work, planned_work = self.work_done_s(now), self.timeline.work_s
         return Summary(
             routine_id=self.timeline.routine.id,
-            completed=self.state is State.DONE,
+            completed=counts_as_completed(reached_end, work, planned_work),
             planned_s=self.timeline.total_s,
             active_s=self.active_s(now),
             steps_done=done,
             steps_skipped=len(self._skipped),
+            reached_end=reached_end,
+            work_s=work,
+            planned_work_s=planned_work,
         )
 
     # ----------------------------------------------------------------- events
@@ -201,7 +246,10 @@ class Session:
         return self._tick(event)
 
     def _move_to(self, event: Event, target: float) -> Tuple[Cue, ...]:
-        self._offset += target - self.elapsed_s(event.at)
+        here = self.elapsed_s(event.at)
+        self._runs.append((self._run_from, here))
+        self._run_from = target
+        self._offset += target - here
         self._last_sample = target
         self._include_sample_start = True
         if self.state is State.PAUSED:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from kiosk.core.model import Cue, Routine, Segment, Step
 
@@ -79,6 +79,24 @@ class Timeline:
 
     def last_work_end(self, step_index: int) -> float:
         return max(s.end_s for s in self.segments if s.step_index == step_index and s.kind == "work")
+
+    @property
+    def work_s(self) -> float:
+        """The routine's exercise time: the length of all its work segments (no lead-in,
+        rests, set rests or side switches)."""
+        return sum(s.duration_s for s in self.segments if s.kind == "work")
+
+    def work_within(self, spans: Iterable[Tuple[float, float]]) -> float:
+        """Seconds of work segments inside the union of `spans` ((from, to) in timeline
+        seconds): a second covered by several spans counts once. Empty spans add nothing."""
+        merged: List[List[float]] = []
+        for low, high in sorted((low, high) for low, high in spans if high > low):
+            if merged and low <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], high)
+            else:
+                merged.append([low, high])
+        return sum(max(0.0, min(high, s.end_s) - max(low, s.start_s))
+                   for low, high in merged for s in self.segments if s.kind == "work")
 
     def position_at(self, elapsed_s: float) -> Position:
         total = self.total_s

@@ -149,7 +149,13 @@ class SessionSection:
             self.go("done")
         else:
             done, total = record.steps_done, len(runner.timeline.routine.steps)
-            self.add_notice(f"{STOPPED_AND_SAVED}{done} of {total} exercises done.")
+            if runner.state is State.DONE:
+                # Reached the end with too little exercise time done: no "Well done", no streak.
+                # (Not "saved": if the card refuses it, the not-saved notice says so beside this.)
+                self.add_notice(f"Session finished: {done} of {total} exercises done. Less than half "
+                                "of the exercise time was done, so it does not count for the streak.")
+            else:
+                self.add_notice(f"{STOPPED_AND_SAVED}{done} of {total} exercises done.")
             self.go("home")
 
     def _end_session(self) -> None:
