@@ -33,16 +33,18 @@ from kiosk.core.speaker import SilentSpeaker, Speaker
 from kiosk.core.streaks import StreakStats
 from kiosk.core.timeline import Timeline, build_timeline
 from kiosk.ui.background import BackgroundWorker
-from kiosk.ui.home_section import DONE_TIMEOUT_S, SAFETY_SEEN, START_GUARD_S, HomeSection
+from kiosk.ui.home_section import DONE_TIMEOUT_S, NAV_GUARD_S, SAFETY_SEEN, START_GUARD_S, HomeSection
 from kiosk.ui.log_keeper import LogKeeper, Opener, open_session_log
 from kiosk.ui.session_section import STOPPED_AND_SAVED, SessionSection
 
 if TYPE_CHECKING:
     from kiosk.core.runner import SessionRunner  # made by the session section
 
-__all__ = ["KioskController", "SAFETY_SEEN", "START_GUARD_S", "DONE_TIMEOUT_S"]
+__all__ = ["KioskController", "SAFETY_SEEN", "START_GUARD_S", "NAV_GUARD_S", "DONE_TIMEOUT_S", "NOTICE_S"]
 
 FAILED = "Something could not be saved or read. The kiosk goes on; see the log for details."
+NOTICE_S = 10.0
+"""A notice is shown this long (outside a session), then the next one waiting, then none."""
 
 
 class KioskController(HomeSection, SessionSection, EventDispatcher):
@@ -51,13 +53,17 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
     screen = StringProperty("home")
     """The screen on show: home, session, done, streaks, routines, settings or safety."""
     notice = StringProperty("")
-    """A short message for the person at the display (a broken file, a recovered log)."""
+    """A short message for the person at the display (a broken file, a recovered log).
+    Never shown during a session: notices raised then wait for its end."""
     voice_notice = StringProperty("")
     """"Voice off" when the voice has fallen back to captions and beeps."""
     night = StringProperty("")
     """"dim" or "blank" while the idle kiosk is dark for the night; empty otherwise."""
     scale = NumericProperty(1.0)
     """Size unit: 1.0 on a 480-pixel short side; the kv multiplies every size by it."""
+    portrait = BooleanProperty(False)
+    """The window is taller than wide (a portrait panel or `rotation: 90`): every screen has
+    its own arrangement for it, chosen from the window's shape."""
     safety_text = StringProperty("")
     """The safety note, shown over Home until it has been acknowledged once."""
     settings = ObjectProperty(Settings(), rebind=True)
@@ -123,6 +129,7 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self._second_event: Any = None
         self._shown_minute = ""
         self._notices: List[str] = []
+        self._notice_since = clock()
         self._refresh_library_views()
         if library.errors:
             files = sorted({Path(p.path).name for p in library.errors})
@@ -169,17 +176,35 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
     # ------------------------------------------------------------------ notices
 
     def add_notice(self, text: str) -> None:
-        if text not in self._notices:
-            self._notices.append(text)
-        self.notice = self._notices[-1]
+        if text in self._notices:
+            self._notices.remove(text)
+        self._notices.append(text)
+        self._show_notice(text)
 
     def _drop_notice(self, text: str) -> None:
         if text in self._notices:
             self._notices.remove(text)
-            self.notice = self._notices[-1] if self._notices else ""
+            self._show_notice(self._notices[-1] if self._notices else "")
+
+    def _show_notice(self, text: str) -> None:
+        if text != self.notice:
+            self._notice_since = self.clock()
+        self.notice = text
 
     def dismiss_notice(self) -> None:
         self._drop_notice(self.notice)
+
+    def clear_notices(self) -> None:
+        """A session starts: what was said before it is old news."""
+        self._notices = []
+        self._show_notice("")
+
+    def _expire_notice(self) -> None:
+        """Called every second: a notice goes after NOTICE_S on show; none count during a session."""
+        if self.in_session:
+            self._notice_since = self.clock()
+        elif self.notice and self.clock() - self._notice_since >= NOTICE_S:
+            self._drop_notice(self.notice)
 
     def _not_saved(self, text: str) -> None:
         # Not "saved" after all: the notice that said so says only what happened.

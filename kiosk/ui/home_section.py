@@ -26,7 +26,12 @@ from kiosk.ui.log_keeper import LogKeeper
 log = logging.getLogger("kiosk")
 
 START_GUARD_S = 1.5
-"""After a screen change, taps are ignored this long: a double tap never acts twice."""
+"""After a session starts or ends (or the night screen wakes), taps are ignored this long:
+the second tap of a double tap on Start never lands on Pause, and a tap meant for Skip at
+the very end never lands on Start."""
+NAV_GUARD_S = 0.4
+"""After any other screen change, taps are ignored this long: a double tap on a button never
+presses what appears under the finger, and navigation still answers within half a second."""
 DONE_TIMEOUT_S = 30.0
 """The Done screen goes back Home after this long without a touch."""
 SAFETY_SEEN = "safety-note-seen"
@@ -68,6 +73,7 @@ class HomeSection:
 
     if TYPE_CHECKING:  # provided by KioskController or the other section
         def add_notice(self, text: str) -> None: ...
+        def _expire_notice(self) -> None: ...
         def _drop_notice(self, text: str) -> None: ...
         def _replace_speaker(self) -> None: ...
 
@@ -142,6 +148,7 @@ class HomeSection:
             self.clock_text = minute
             if self.stats is not None and self.stats.today != now.date():
                 self._refresh_stats()  # past midnight: "today" has moved on
+        self._expire_notice()
         if self.screen not in ("home", "session") and not self.in_session:
             limit = DONE_TIMEOUT_S if self.screen == "done" else self.settings.idle_timeout
             if self.clock() - self._last_touch >= limit:
@@ -170,7 +177,8 @@ class HomeSection:
             return
         self.confirm_stop = False
         self._last_touch = self.clock()
-        self._guard_until = self._last_touch + START_GUARD_S
+        guard = START_GUARD_S if "session" in (screen, self.screen) else NAV_GUARD_S
+        self._guard_until = self._last_touch + guard
         self.screen = screen
         if screen in ("home", "streaks"):
             self.log_keeper.read_again()

@@ -36,6 +36,9 @@ SCREENS: Dict[str, Type[Any]] = {
 class ExerciseRoot(BoxLayout):
     """All the screens, the notice banner, and the tap guard, driven by one controller.
 
+    Home is built at once; every other screen the first time it is shown, so the first
+    frame comes sooner.
+
     A host app mounts it like any widget: `Screen().add_widget(ExerciseRoot.from_settings())`.
     It starts the controller's clock and background work the first time it is put on a
     window's tree; the host calls `close()` when it stops, which saves a running session
@@ -47,9 +50,8 @@ class ExerciseRoot(BoxLayout):
     def __init__(self, controller: KioskController, **kwargs: Any) -> None:
         super().__init__(controller=controller, **kwargs)
         self.manager = ScreenManager(transition=NoTransition())
-        for name, screen_class in SCREENS.items():
-            self.manager.add_widget(screen_class(name=name, controller=controller))
         self.add_widget(self.manager)
+        self.screen(controller.screen)
         controller.bind(screen=self._show_screen)
         self.bind(size=self._rescale)
         self._started = False
@@ -74,14 +76,19 @@ class ExerciseRoot(BoxLayout):
         self.controller.shut_down()
 
     def screen(self, name: str) -> Any:
+        """The screen called `name`, built now if it has not been shown before."""
+        if not self.manager.has_screen(name):
+            self.manager.add_widget(SCREENS[name](name=name, controller=self.controller))
         return self.manager.get_screen(name)
 
     def _show_screen(self, _controller: Any, name: str) -> None:
+        self.screen(name)
         self.manager.current = name
 
     def _rescale(self, _root: Any, size: Any) -> None:
         width, height = size
         self.controller.scale = max(0.5, min(width, height) / 480.0)
+        self.controller.portrait = height > width
 
     def on_parent(self, _root: Any, parent: Optional[Any]) -> None:
         if parent is not None and not self._started:

@@ -54,9 +54,11 @@ class SessionSection:
     _boot_id: str
     _stats_before: Optional[StreakStats]
     _frame_event: Any
+    _paused_to_ask: bool = False
 
     if TYPE_CHECKING:  # provided by KioskController or the other section
         def add_notice(self, text: str) -> None: ...
+        def clear_notices(self) -> None: ...
         def go(self, screen: str) -> None: ...
         def default_routine(self) -> Optional[Routine]: ...
 
@@ -71,6 +73,7 @@ class SessionSection:
             self.add_notice("That routine is not in the library any more.")
             return False
         self._stats_before = self.stats
+        self.clear_notices()
         self.timeline = build_timeline(routine)
         if self.speaker.status == "fallback":
             self._replace_speaker()  # every session gives the voice another chance
@@ -121,12 +124,23 @@ class SessionSection:
             self._on_frame()
 
     def ask_stop(self) -> None:
-        """The first step of stopping: the screen asks before the session ends."""
-        if self.in_session:
-            self.confirm_stop = True
+        """The first step of stopping: the screen asks before the session ends, and the
+        session waits (paused) for the answer."""
+        if not self.in_session or self.confirm_stop or self.runner is None or self.runner.finished:
+            return
+        self._paused_to_ask = self.runner.state is not State.PAUSED
+        if self._paused_to_ask:
+            self._act(lambda runner: runner.toggle_pause())
+        self.confirm_stop = True
 
     def cancel_stop(self) -> None:
+        """Keep going: the session carries on where the question paused it."""
+        if not self.confirm_stop:
+            return
         self.confirm_stop = False
+        if self._paused_to_ask and self.runner is not None and self.runner.state is State.PAUSED:
+            self._act(lambda runner: runner.toggle_pause())
+        self._paused_to_ask = False
 
     def stop(self) -> None:
         """Stop for real (after the confirmation or a long press): saved as not completed."""

@@ -1,27 +1,139 @@
-"""The kiosk's own widgets: big buttons, a hold-to-stop button, a progress bar, the day grid."""
+"""The kiosk's own widgets: text that fits its box, big buttons, a hold-to-stop button, a progress bar."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional
 
 from kivy.clock import Clock
-from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ColorProperty, ListProperty, NumericProperty, ObjectProperty
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from kiosk.ui import theme
 
+ELLIPSIS = "\u2026"
+SHRINK_STEP = 0.92
+"""Each try at fitting a text is this much smaller than the one before."""
+SHRINK_FLOOR = 0.75
+"""A text shrinks to at most this share of its size before it is shortened instead."""
 
-class KLabel(Label):
-    """Text in the kiosk's colours; wraps inside its width."""
+
+class FitLabel(Label):
+    """A label whose text always fits its box: it wraps at word breaks, shrinks within
+    limits, and as a last resort ends with an ellipsis. It is never clipped.
+
+    The kv sets `text` and `font_size` as usual: those are what is wanted. When they do
+    not fit, the label shows a smaller size (down to `min_font_size`, by default 75% of
+    the wanted one) and then fewer words; `wanted_text` keeps the whole text.
+    """
+
+    fit = BooleanProperty(True)
+    """False for a label whose box grows with its text (inside a scrolling view)."""
+    min_font_size = NumericProperty(0)
+    """The smallest size the text may shrink to; 0 means SHRINK_FLOOR of the wanted size."""
+    wanted_text = StringProperty("")
+    wanted_font_size = NumericProperty(0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._fitting = False
+        self._refit = Clock.create_trigger(self._fit, -1)
+        super().__init__(**kwargs)
+        self.wanted_text, self.wanted_font_size = self.text, self.font_size
+        self.fbind("size", self._refit)
+        self.fbind("text_size", self._refit)
+        self.fbind("fit", self._refit)
+        self.fbind("min_font_size", self._refit)
+        self._refit()
+
+    def on_text(self, _label: Any, text: str) -> None:
+        if not self._fitting:
+            self.wanted_text = text
+            self._refit()
+
+    def on_font_size(self, _label: Any, size: float) -> None:
+        if not self._fitting:
+            self.wanted_font_size = size
+            self._refit()
+
+    def room(self) -> List[float]:
+        """The width and height the text may fill."""
+        width = self.text_size[0] if self.text_size[0] is not None else self.width
+        left, top, right, bottom = self.padding
+        return [width - left - right, self.height - top - bottom]
+
+    def fits(self) -> bool:
+        """Does the text as now rendered fit its room, with no word broken in the middle?"""
+        width, height = self.room()
+        self.texture_update()
+        if self.texture_size[1] > height + 0.5:
+            return False
+        if self.text_size[0] is None:
+            return self.texture_size[0] <= width + 0.5
+        core = self._label
+        return all(core.get_extents(word)[0] <= width + 0.5 for word in self.text.split())
+
+    def _fit(self, *_args: Any) -> None:
+        if not self.fit or self._fitting or self.width <= 1 or self.height <= 1:
+            return
+        self._fitting = True
+        try:
+            self._fit_text()
+        finally:
+            self._fitting = False
+            self._trigger_texture.cancel()  # rendered already; no second render next frame
+
+    def _fit_text(self) -> None:
+        text, wanted = self.wanted_text, self.wanted_font_size
+        self.text, self.font_size = text, wanted
+        if not text.strip() or self.fits():
+            return
+        least = self.min_font_size or wanted * SHRINK_FLOOR
+        size = wanted
+        while size > least:
+            size = max(least, size * SHRINK_STEP)
+            self.font_size = size
+            if self.fits():
+                return
+        if self.markup:
+            return  # shortening would cut through the markup: only shrinking applies
+        words = text.split(" ")
+        low, high = 0, len(words) - 1  # the most words that fit, followed by an ellipsis
+        while low < high:
+            middle = (low + high + 1) // 2
+            self.text = _shortened(words, middle)
+            if self.fits():
+                low = middle
+            else:
+                high = middle - 1
+        if low > 0:
+            self.text = _shortened(words, low)
+            return
+        first = words[0]
+        low, high = 0, len(first)  # not even one word fits: as many letters as fit
+        while low < high:
+            middle = (low + high + 1) // 2
+            self.text = first[:middle] + ELLIPSIS
+            if self.fits():
+                low = middle
+            else:
+                high = middle - 1
+        self.text = first[:low] + ELLIPSIS
+        while not self.fits() and self.font_size > 6:
+            self.font_size = self.font_size * SHRINK_STEP  # a box lower than one line: the height wins
 
 
-class KButton(ButtonBehavior, Label):
+def _shortened(words: List[str], count: int) -> str:
+    return " ".join(words[:count]).rstrip(" ,.;:-\u00b7") + ELLIPSIS
+
+
+class KLabel(FitLabel):
+    """Text in the kiosk's colours; wraps inside its width and always fits its box."""
+
+
+class KButton(ButtonBehavior, FitLabel):
     """A large, high-contrast button; never smaller than the 80-pixel touch target."""
 
     background = ColorProperty(theme.BUTTON)
@@ -83,78 +195,6 @@ class KProgressBar(Widget):
     progress = NumericProperty(0.0)
     track_color = ColorProperty(theme.TRACK)
     fill_color = ColorProperty(theme.PRIMARY)
-
-
-class DayGrid(Widget):
-    """Last weeks as rows of seven cells: filled when a session was completed that day."""
-
-    weeks = ListProperty([])
-    """[(start date, [7 booleans])], oldest first."""
-    today = ObjectProperty(None, allownone=True)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bind(pos=self._redraw, size=self._redraw, weeks=self._redraw, today=self._redraw)
-
-    def cell_rects(self) -> List[Tuple[dt.date, bool, Tuple[float, float, float, float]]]:
-        rows = len(self.weeks)
-        if not rows:
-            return []
-        gap = max(2.0, min(self.width, self.height) * 0.012)
-        cell = min((self.width - gap * 6) / 7, (self.height - gap * (rows - 1)) / rows)
-        left = self.x + (self.width - (cell * 7 + gap * 6)) / 2
-        top = self.top - (self.height - (cell * rows + gap * (rows - 1))) / 2
-        rects = []
-        for row, (start, days) in enumerate(self.weeks):
-            for column, done in enumerate(days):
-                x = left + column * (cell + gap)
-                y = top - (row + 1) * cell - row * gap
-                rects.append((start + dt.timedelta(days=column), bool(done), (x, y, cell, cell)))
-        return rects
-
-    def _redraw(self, *_args: Any) -> None:
-        self.canvas.clear()
-        with self.canvas:
-            for day, done, (x, y, w, h) in self.cell_rects():
-                Color(*(theme.DONE_DAY if done else theme.EMPTY_DAY))
-                RoundedRectangle(pos=(x, y), size=(w, h), radius=[w * 0.18])
-                if day == self.today:
-                    Color(*theme.ACCENT)
-                    Line(rounded_rectangle=(x - 2, y - 2, w + 4, h + 4, w * 0.2), width=max(1.5, w * 0.07))
-
-
-class PainChart(Widget):
-    """Average pain per week (0-10) as a line with dots; weeks without ratings are gaps."""
-
-    values = ListProperty([])
-    """One float or None per week, oldest first."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bind(pos=self._redraw, size=self._redraw, values=self._redraw)
-
-    def points(self) -> List[Tuple[float, float]]:
-        count = len(self.values)
-        if count == 0:
-            return []
-        step = self.width / max(1, count - 1)
-        return [(self.x + index * step, self.y + self.height * (value / 10.0))
-                for index, value in enumerate(self.values) if value is not None]
-
-    def _redraw(self, *_args: Any) -> None:
-        self.canvas.clear()
-        points = self.points()
-        with self.canvas:
-            Color(*theme.TRACK)
-            Rectangle(pos=(self.x, self.y), size=(self.width, max(1.0, self.height * 0.01)))
-            if not points:
-                return
-            Color(*theme.ACCENT)
-            if len(points) > 1:
-                Line(points=[c for point in points for c in point], width=max(1.5, self.height * 0.02))
-            radius = max(3.0, self.height * 0.05)
-            for x, y in points:
-                RoundedRectangle(pos=(x - radius, y - radius), size=(radius * 2, radius * 2), radius=[radius])
 
 
 Builder.load_file(str(Path(__file__).with_name("widgets.kv")))

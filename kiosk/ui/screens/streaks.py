@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kiosk.ui import charts  # noqa: F401  (registers DayGrid and PainChart with the kv language)
 from kiosk.ui.screens.base import KioskScreen, load_kv
 
 
