@@ -5,7 +5,9 @@ Run under a display, e.g.:  xvfb-run -a .venv/bin/python bench/bench_app.py [--i
 Rows: time to the first drawn frame (from process start), CPU use while idle at Home,
 peak RSS; and during a real-time session with the real voice: the largest countdown
 error (how long the number on screen was out of date) and the longest gap between
-frames. Targets from the issue are checked; exit status 1 if one is missed.
+frames; and with no display at all, how long `kiosk run` takes to say so and exit, beside
+`python -c pass` measured in the same run. Targets from the issue are checked; exit status
+1 if one is missed.
 """
 
 from __future__ import annotations
@@ -149,6 +151,30 @@ def measure(kind: str, idle_s: float, session_s: float) -> Dict[str, Any]:
     return result
 
 
+def measure_no_display(runs: int = 3) -> Dict[str, float]:
+    """`kiosk run` with no display (none set, none asked of SDL): seconds to exit, median of `runs`.
+
+    The reference is `python -c pass` run the same way: the part of the time no app can save.
+    """
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER", "KIVY_WINDOW", "NOTIFY_SOCKET")}
+    folder = Path(tempfile.mkdtemp(prefix="bench-no-display-"))
+    kiosk = [sys.executable, "-m", "kiosk", "--data-dir", str(folder / "data"),
+             "--config", str(folder / "config.yaml"), "run"]
+    times: Dict[str, List[float]] = {"python": [], "kiosk": []}
+    for _ in range(runs):
+        for name, argv in (("python", [sys.executable, "-c", "pass"]), ("kiosk", kiosk)):
+            started = time.monotonic()
+            result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+            times[name].append(time.monotonic() - started)
+            said = result.stderr.splitlines()
+            if name == "kiosk" and (result.returncode != 1 or len(said) != 1
+                                    or not said[0].startswith("kiosk: no display: ")):
+                raise SystemExit(f"kiosk run with no display: exit {result.returncode}, "
+                                 f"stderr {result.stderr[-500:]!r}")
+    return {name: sorted(values)[len(values) // 2] for name, values in times.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", choices=("bare", "kiosk"))
@@ -176,6 +202,9 @@ def main() -> int:
             ("longest gap between frames", "", f"{kiosk['longest_gap_ms']:.1f} ms "
              f"({kiosk['frames']} frames)", "<= 100 ms", kiosk["longest_gap_ms"] <= 100),
         ]
+    no_display = measure_no_display()
+    rows.append(("no display: exit", f"{no_display['python'] * 1000:.0f} ms (python -c pass)",
+                 f"{no_display['kiosk'] * 1000:.0f} ms", "<= 5 s, exit 1, one line", no_display["kiosk"] <= 5.0))
     headers = ("measure", "bare Kivy app", "kiosk", "target", "")
     table = [headers] + [(name, ref, got, target, "ok" if ok else "MISSED") for name, ref, got, target, ok in rows]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(headers))]

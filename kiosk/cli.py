@@ -337,16 +337,21 @@ def cmd_schema(ctx: Context) -> int:
 
 
 def cmd_run(ctx: Context) -> int:
+    from kiosk.pi.display import NoDisplay
     from kiosk.ui.app import AppOptions, run_app  # Kivy is loaded only here
 
-    return run_app(AppOptions(
-        data_dir=ctx.data_dir,
-        config_path=paths.config_path(ctx.args.config),
-        extra_exercise_dirs=tuple(Path(d) for d in (ctx.args.exercises or [])),
-        windowed=ctx.args.windowed,
-        check=ctx.args.check,
-        speed=ctx.args.speed,
-    ))
+    try:
+        return run_app(AppOptions(
+            data_dir=ctx.data_dir,
+            config_path=paths.config_path(ctx.args.config),
+            extra_exercise_dirs=tuple(Path(d) for d in (ctx.args.exercises or [])),
+            windowed=ctx.args.windowed,
+            check=ctx.args.check,
+            speed=ctx.args.speed,
+        ))
+    except NoDisplay as error:  # no screen to draw on: say so and stop, rather than run on unseen
+        print(f"kiosk: no display: {error}", file=ctx.err)
+        return 1
 
 
 def cmd_voices(ctx: Context) -> int:

@@ -1,7 +1,9 @@
 """`kiosk run`: a thin Kivy App around ExerciseRoot, set up as a kiosk.
 
 Kivy reads its configuration when it is first imported, so everything about the
-window (full screen, cursor, rotation, Escape) is decided here before that import.
+window (full screen and its size, cursor, rotation, Escape) is decided here before that
+import. The screen is asked of SDL first (`kiosk.pi.display`): with no screen at all the
+app stops with `NoDisplay` before Kivy is imported, instead of running on unseen.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 from kiosk import paths
 from kiosk.config import Settings, load_settings
 from kiosk.core.catalog import load_library
+from kiosk.pi.display import DisplayInfo, NoDisplay, probe_display
 from kiosk.pi.kivy_config import set_input
 from kiosk.pi.watchdog import Watchdog
 
@@ -38,21 +41,34 @@ class AppOptions:
     """For testing: the session clock runs this many times faster, as in `kiosk play --speed`."""
 
 
-def configure_kivy(settings: Settings, options: AppOptions) -> None:
-    """Kiosk window rules, set before Kivy creates the window."""
+def configure_kivy(settings: Settings, options: AppOptions, display: Optional[DisplayInfo] = None) -> None:
+    """Kiosk window rules, set before Kivy creates the window.
+
+    Full screen, the window is asked for at the display's own size (`display`, from
+    `probe_display`), not `options.size`: on a bare X server nothing else would resize
+    it, and a window as big as the display, centred, covers it from 0,0, so touches land
+    where the UI is drawn. `fullscreen = auto` stays for a window manager, a compositor
+    and KMS/DRM, which make it the screen's size anyway. `rotation` is Kivy's: it turns
+    the picture and the touches inside a window whose physical size is the display's.
+    Windowed (`--windowed`, or `fullscreen: false`) keeps `options.size`.
+    """
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     from kivy.config import Config
 
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "pause_on_minimize", "0")
     Config.set("graphics", "rotation", str(settings.rotation))
-    Config.set("graphics", "width", str(options.size[0]))
-    Config.set("graphics", "height", str(options.size[1]))
-    if settings.fullscreen and not options.windowed:
+    full_screen = settings.fullscreen and not options.windowed
+    width, height = (display.width, display.height) if full_screen and display else options.size
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    if full_screen:
         Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "borderless", "1")
         Config.set("graphics", "show_cursor", "0")
     else:
         Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "borderless", "0")
         Config.set("graphics", "show_cursor", "1")
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         # Under a desktop the compositor delivers the touchscreen as the pointer: the same
@@ -90,8 +106,19 @@ def build_controller(options: AppOptions, settings: Settings, settings_problems:
 
 
 def run_app(options: AppOptions) -> int:
+    """Run the kiosk until it is closed; raises NoDisplay when there is no screen to draw on."""
     settings, problems = load_settings(options.config_path)
-    configure_kivy(settings, options)
+    display = probe_display()  # before Kivy: no screen is one line and exit 1, not a window nobody sees
+    configure_kivy(settings, options, display)
+
+    from kivy.core.window import Window
+
+    if Window is None:  # SDL saw a screen, yet Kivy could open no window on it (GL, say)
+        where = f"the {display.driver} screen" if display is not None else "this screen"
+        raise NoDisplay(f"Kivy could not open a window on {where} (Kivy's log says why)")
+    if display is not None:  # now that Kivy's log (the journal, under the service) is there to say it
+        log.info("display: SDL's %s driver, %dx%d; window %dx%d", display.driver, display.width,
+                 display.height, *Window.system_size)
 
     from kivy.app import App
     from kivy.base import ExceptionManager
