@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+
 from kiosk.ui.screens.base import KioskScreen, load_kv
+
+
+class StartButton(ButtonBehavior, BoxLayout):
+    """Start, and what it plays: two texts that each fit, in one big button."""
+
+    scale = NumericProperty(1.0)
+    title = StringProperty("Start")
+    detail = StringProperty("")
 
 
 class HomeScreen(KioskScreen):
