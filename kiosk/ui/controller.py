@@ -133,8 +133,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self._refresh_library_views()
         if library.errors:
             files = sorted({Path(p.path).name for p in library.errors})
-            self.add_notice(f"Some exercise files have problems ({', '.join(files)}); "
-                            f"everything else works. Run 'kiosk validate' for details.")
+            self.add_notice(f"Some exercise files have problems ({', '.join(files)}). "
+                            f"Everything else works: see Settings, Exercise files.")
 
     # ------------------------------------------------------------------ life cycle
 

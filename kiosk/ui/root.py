@@ -13,6 +13,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.ui import widgets  # noqa: F401  (registers the kiosk's widgets with the kv language)
 from kiosk.ui.controller import KioskController
 from kiosk.ui.screens.done import DoneScreen
+from kiosk.ui.screens.exercise_files import ExerciseFilesScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.routines import RoutinesScreen
 from kiosk.ui.screens.safety import SafetyScreen
@@ -29,6 +30,7 @@ SCREENS: Dict[str, Type[Any]] = {
     "streaks": StreaksScreen,
     "routines": RoutinesScreen,
     "settings": SettingsScreen,
+    "exercise_files": ExerciseFilesScreen,
     "safety": SafetyScreen,
 }
 

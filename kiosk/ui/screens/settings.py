@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any, List
 
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
 from kiosk.config import RULES
 from kiosk.ui.screens.base import KioskScreen, load_kv
+from kiosk.ui.screens.exercise_files import problems_summary
 
 
 def cycled(options: List[str], current: str) -> str:
@@ -13,6 +17,27 @@ def cycled(options: List[str], current: str) -> str:
         return current
     index = options.index(current) if current in options else -1
     return options[(index + 1) % len(options)]
+
+
+class SettingRow(BoxLayout):
+    """One setting: its name, its value, and the buttons the kv puts inside the row.
+
+    Landscape has the three side by side; portrait puts the name on a line of its own,
+    above the value and the buttons, so that neither is squeezed into a narrow column.
+    """
+
+    label = StringProperty("")
+    value = StringProperty("")
+    scale = NumericProperty(1.0)
+    portrait = BooleanProperty(False)
+
+    def add_widget(self, widget: Any, *args: Any, **kwargs: Any) -> None:
+        """The buttons a row is given in the kv go to its controls, beside the value (once the
+        row's own rule has made them: until then its own children are being added)."""
+        if "controls" in self.ids:
+            self.ids.controls.add_widget(widget, *args, **kwargs)
+        else:
+            super().add_widget(widget, *args, **kwargs)
 
 
 class SettingsScreen(KioskScreen):
@@ -41,6 +66,11 @@ class SettingsScreen(KioskScreen):
     def routine_name(controller: Any) -> str:
         routine = controller.default_routine()
         return routine.name if routine else "none"
+
+    @staticmethod
+    def exercise_files_text(controller: Any) -> str:
+        """The Exercise files button: how many problems the library's files have."""
+        return "Exercise files: " + problems_summary(controller.library.problems)
 
 
 load_kv(__file__)
