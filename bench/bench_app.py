@@ -93,11 +93,11 @@ def child(kind: str, idle_s: float, session_s: float) -> None:
             now = time.monotonic()
             frames.append(now)
             runner = controller.runner
-            if runner is None or runner.finished or not controller.countdown_text:
+            if runner is None or runner.finished or not controller.view.countdown_text:
                 return
             position = runner.session.position(now)
             true_left = position.seconds_left_in_segment
-            shown = int(controller.countdown_text)
+            shown = int(controller.view.countdown_text)
             expected = math.ceil(true_left - 1e-9)
             if shown > expected:
                 errors.append((shown - 1) - true_left)
@@ -180,15 +180,22 @@ def main() -> int:
     parser.add_argument("--child", choices=("bare", "kiosk"))
     parser.add_argument("--idle", type=float, default=10.0)
     parser.add_argument("--session", type=float, default=60.0)
+    parser.add_argument("--first-frame-runs", type=int, default=5)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.idle, args.session)
         return 0
+    firsts: Dict[str, List[float]] = {"bare": [], "kiosk": []}
+    for _ in range(args.first_frame_runs):  # alternated, so a busy moment hurts both alike
+        for kind in ("bare", "kiosk"):
+            firsts[kind].append(measure(kind, 0.1, 0)["first_frame_s"])
+    first = {kind: sorted(values)[len(values) // 2] for kind, values in firsts.items()}
     bare = measure("bare", args.idle, 0)
     kiosk = measure("kiosk", args.idle, args.session)
     rows = [
-        ("first frame", f"{bare['first_frame_s'] * 1000:.0f} ms", f"{kiosk['first_frame_s'] * 1000:.0f} ms",
-         "<= 2x bare", kiosk["first_frame_s"] <= 2 * bare["first_frame_s"]),
+        (f"first frame, median of {args.first_frame_runs}", f"{first['bare'] * 1000:.0f} ms",
+         f"{first['kiosk'] * 1000:.0f} ms ({first['kiosk'] / first['bare']:.2f}x)",
+         "<= 1.5x bare", first["kiosk"] <= 1.5 * first["bare"]),
         (f"CPU idle at Home, {args.idle:.0f} s", f"{bare['idle_cpu_pct']:.2f} %", f"{kiosk['idle_cpu_pct']:.2f} %",
          "<= bare + 1 pp", kiosk["idle_cpu_pct"] <= bare["idle_cpu_pct"] + 1.0),
         ("peak RSS", f"{bare['max_rss_mb']:.0f} MB", f"{kiosk['max_rss_mb']:.0f} MB", "<= bare + 60 MB",

@@ -30,7 +30,7 @@ def _ensure_display() -> None:
         raise RuntimeError("The UI tests need an X display: run them with `bash .ci/setup test` "
                            "(it installs Xvfb) or under xvfb-run.")
     number = 90 + os.getpid() % 50
-    server = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+    server = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "2048x2048x24", "-nolisten", "tcp"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     atexit.register(server.terminate)
     os.environ["DISPLAY"] = f":{number}"
@@ -89,6 +89,27 @@ FAKE_TIME = FakeClock(start=max(5000.0, time.monotonic() + 1000.0))
 Clock.time = FAKE_TIME  # Kivy's intervals and hold timers run on the same fake time as the kiosk
 
 
+class PanelTouch(UnitTestTouch):
+    """A finger at (x, y) of the layout, arriving as the panel reports it: in the panel's own
+    unturned coordinates, which Kivy turns by the window's `rotation` (as it does a real touch)."""
+
+    def __init__(self, x: float, y: float) -> None:
+        window, panel = EventLoop.window, self._panel_args(x, y)
+        super().__init__(panel["x"] * (window.width - 1.0), panel["y"] * (window.height - 1.0))
+
+    @staticmethod
+    def _panel_args(x: float, y: float) -> dict:
+        window = EventLoop.window
+        across, up = x / (window.width - 1.0), y / (window.height - 1.0)
+        turned = {0: (across, up), 90: (1 - up, across), 180: (1 - across, 1 - up), 270: (up, 1 - across)}
+        panel_x, panel_y = turned[window.rotation]
+        return {"x": panel_x, "y": panel_y}
+
+    def touch_move(self, x: float, y: float) -> None:
+        self.move(self._panel_args(x, y))
+        self.eventloop.post_dispatch_input("update", self)
+
+
 class Kiosk:
     """One ExerciseRoot on the window, with the means to touch it and move time."""
 
@@ -101,7 +122,7 @@ class Kiosk:
             (data_dir / SAFETY_SEEN).touch()
         EventLoop.ensure_window()
         self.window = EventLoop.window
-        self.window.size = size
+        self.window.system_size = size  # the panel's own pixels; a `rotation` turns what the layout sees
         self.clock = FAKE_TIME
         wall_start = dt.datetime.combine(today, dt.time(9, 0)).astimezone()
         origin = self.clock.now
@@ -157,7 +178,7 @@ class Kiosk:
         A widget inside a scrolling list is scrolled into view first, as a person would."""
         self.scroll_into_view(widget)
         x, y = self.until_laid_out(widget)
-        touch = UnitTestTouch(x, y)
+        touch = PanelTouch(x, y)
         touch.touch_down()
         self.frames(1)
         if hold:
@@ -195,7 +216,7 @@ class Kiosk:
             node = node.parent
 
     def tap_at(self, x: float, y: float) -> None:
-        touch = UnitTestTouch(x, y)
+        touch = PanelTouch(x, y)
         touch.touch_down()
         self.frames(1)
         touch.touch_up()
@@ -209,20 +230,36 @@ class Kiosk:
 
     # ------------------------------------------------------------------ looking
     def screenshot(self, name: str) -> Path:
+        """The screen as a person facing the turned panel sees it (upright), as a PNG."""
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        self.frames(2)
-        written = Path(self.window.screenshot(str(SCREENSHOT_DIR / f"{name}.png")))
         final = SCREENSHOT_DIR / f"{name}.png"
-        written.replace(final)
+        width, height, rgba = self.pixels()
+        rgb = bytearray(len(rgba) // 4 * 3)
+        for channel in range(3):
+            rgb[channel::3] = rgba[channel::4]
+        self.window._win.save_bytes_in_png(str(final), bytes(rgb), width, height)
         return final
 
     def pixels(self) -> Tuple[int, int, bytes]:
-        """The window's current RGBA pixels, bottom row first (as OpenGL reads them)."""
+        """The window's current RGBA pixels as the layout sees them (turned upright when the
+        window has a `rotation`), bottom row first as OpenGL reads them."""
         from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
 
-        self.frames(1)
+        self.frames(2)
+        panel_w, panel_h = self.window.system_size
+        raw = glReadPixels(0, 0, panel_w, panel_h, GL_RGBA, GL_UNSIGNED_BYTE)
+        rotation = self.window.rotation
+        if rotation == 0:
+            return panel_w, panel_h, raw
+        cells = memoryview(raw).cast("I")  # one 32-bit cell per pixel, panel rows bottom first
+        if rotation == 90:
+            rows = [cells[panel_w - 1 - y::panel_w] for y in range(panel_w)]
+        elif rotation == 270:
+            rows = [cells[y::panel_w][::-1] for y in range(panel_w)]
+        else:
+            rows = [cells[(panel_h - 1 - y) * panel_w:(panel_h - y) * panel_w][::-1] for y in range(panel_h)]
         width, height = self.window.size
-        return width, height, glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE)
+        return width, height, b"".join(row.tobytes() for row in rows)
 
     def close(self) -> None:
         self.controller.shut_down()

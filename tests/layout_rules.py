@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any, List, Tuple
 
-from kivy.core.text import Label as CoreLabel  # noqa: I001  (after kivy_harness, which configures Kivy)
+from kivy_harness import visible, walk  # noqa: I001  (first: it configures Kivy before Kivy loads)
+from kivy.core.text import Label as CoreLabel
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
-from kivy_harness import visible, walk
 
 from kiosk.ui.theme import MIN_TOUCH
 from kiosk.ui.widgets import ELLIPSIS

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kivy.core.image import Image as CoreImage  # noqa: I001  (after kivy_harness, which configures Kivy)
+from kivy_harness import SCREENSHOT_DIR, Kiosk  # noqa: I001  (first: it configures Kivy before Kivy loads)
+from kivy.core.image import Image as CoreImage
 from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
-from kivy_harness import SCREENSHOT_DIR, Kiosk
 
 from kiosk.ui import theme
 from kiosk.ui.widgets import KLabel

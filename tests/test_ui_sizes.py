@@ -1,0 +1,139 @@
+"""Every screen at every display size, landscape and portrait, checked from the widget tree.
+
+One test per size and rotation (each visits every screen once: real windows are slow),
+asserting what a person needs: every text fits its box, nothing lies outside the window,
+buttons are big enough, the countdown is at least a quarter of the height, and session
+text is readable. Each test writes a contact sheet of its screens to test-output; the
+committed ones are in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+from kivy_harness import SCREENSHOT_DIR, Kiosk, visible  # noqa: I001  (first: it configures Kivy before Kivy loads)
+from kivy.core.image import Image as CoreImage
+from kivy.graphics import Color, Rectangle
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
+from layout_rules import everything_wrong, small_session_text
+from test_ui_screens import TODAY, seed_log, show
+
+from kiosk.ui import theme
+from kiosk.ui.widgets import KLabel
+
+REPO = Path(__file__).resolve().parent.parent
+SIZES = [(800, 480), (1024, 600), (1280, 800), (1920, 1080), (480, 800), (720, 1280)]
+ROTATIONS = (0, 90)
+SHOWN = ("safety", "home", "session", "stop", "done", "streaks", "routines", "settings", "exercise_files")
+
+
+def case_name(size: Tuple[int, int], rotation: int) -> str:
+    return f"{size[0]}x{size[1]}" + (f"-r{rotation}" if rotation else "")
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Path:
+    data_dir = tmp_path / "data"
+    seed_log(data_dir)
+    return data_dir
+
+
+@pytest.fixture
+def rotated() -> Iterator:
+    """The window turned as `rotation:` in the settings turns it; put back after the test."""
+    from kivy.core.window import Window
+
+    yield lambda rotation: setattr(Window, "rotation", rotation)
+    Window.rotation = 0
+
+
+def bring_up(kiosk: Kiosk, name: str) -> None:
+    controller = kiosk.controller
+    if name == "stop":
+        if controller.screen != "session":
+            show(kiosk, "session")
+        kiosk.tap(kiosk.widget("session", "stop_button"))
+        assert controller.confirm_stop
+        return
+    if controller.in_session:
+        controller.stop()
+        kiosk.settle()
+        kiosk.advance(2)  # past the guard that follows the end of a session
+    if controller.screen not in ("home", name):
+        controller.go("home")  # as a person would: back Home, then on to the next screen
+        kiosk.advance(1)
+    if name == "exercise_files":
+        controller.go("settings")
+        kiosk.frames(1)
+        controller.go(name)
+        kiosk.advance(2)
+        return
+    show(kiosk, name)
+
+
+@pytest.mark.parametrize("rotation", ROTATIONS)
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_screen_fits_the_window(shipped_library, seeded: Path, rotated, size: Tuple[int, int],
+                                      rotation: int) -> None:
+    rotated(rotation)
+    kiosk = Kiosk(shipped_library, seeded, size=size, today=TODAY)
+    shots: List[Path] = []
+    problems: Dict[str, List[str]] = {}
+    try:
+        width, height = kiosk.window.size  # as the layout sees it, turned by the rotation
+        assert kiosk.controller.portrait == (height > width)
+        scale = kiosk.controller.scale
+        for name in SHOWN:
+            bring_up(kiosk, name)
+            kiosk.until_laid_out(kiosk.root)
+            screen = kiosk.root
+            wrong = everything_wrong(screen, kiosk.window, scale=scale)
+            if name in ("session", "stop"):
+                wrong += small_session_text(screen, scale)
+            if name == "session":
+                countdown = kiosk.widget("session", "countdown")
+                if not visible(countdown) or countdown.texture_size[1] < height / 4:
+                    wrong.append(f"countdown {countdown.texture_size[1]:.0f} px high, under a quarter of {height}")
+            if wrong:
+                problems[name] = wrong
+            shots.append(kiosk.screenshot(f"{name}-{case_name(size, rotation)}"))
+        sheet = contact_sheet(kiosk, shots, case_name(size, rotation))
+    finally:
+        kiosk.close()
+    assert problems == {}
+    committed = REPO / "docs" / "screenshots" / sheet.name
+    if not committed.exists():
+        pytest.fail(f"commit the contact sheet: cp {sheet} {committed}")
+    assert CoreImage(str(committed)).texture.size == CoreImage(str(sheet)).texture.size, \
+        f"the committed contact sheet is of another layout: cp {sheet} {committed}"
+
+
+def contact_sheet(kiosk: Kiosk, shots: List[Path], name: str) -> Path:
+    """The screenshots side by side, each 320 px wide (240 in portrait), named under it."""
+    first = CoreImage(str(shots[0])).texture.size
+    cell_w = 320 if first[0] >= first[1] else 240
+    cell_h = int(first[1] * cell_w / first[0])
+    columns = 5 if first[0] >= first[1] else 9
+    rows = -(-len(shots) // columns)
+    sheet = GridLayout(cols=columns, size_hint=(None, None), spacing=8, padding=8,
+                       size=(columns * (cell_w + 8) + 8, rows * (cell_h + 40) + 8))
+    with sheet.canvas.before:
+        Color(*theme.BACKGROUND)
+        Rectangle(pos=(0, 0), size=sheet.size)
+    for shot in shots:
+        cell = BoxLayout(orientation="vertical", size_hint=(None, None), size=(cell_w, cell_h + 32))
+        cell.add_widget(Image(source=str(shot), fit_mode="contain", size_hint_y=None, height=cell_h, nocache=True))
+        cell.add_widget(KLabel(text=shot.stem, font_size=16, size_hint_y=None, height=28))
+        sheet.add_widget(cell)
+    sheet.do_layout()
+    for cell in sheet.children:
+        cell.do_layout()
+    kiosk.frames(2)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    target = SCREENSHOT_DIR / f"screens-{name}.png"
+    sheet.export_to_png(str(target))
+    return target
