@@ -231,8 +231,8 @@ class Kiosk:
     # ------------------------------------------------------------------ looking
     def screenshot(self, name: str) -> Path:
         """The screen as a person facing the turned panel sees it (upright), as a PNG."""
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         final = SCREENSHOT_DIR / f"{name}.png"
+        final.parent.mkdir(parents=True, exist_ok=True)
         width, height, rgba = self.pixels()
         rgb = bytearray(len(rgba) // 4 * 3)
         for channel in range(3):

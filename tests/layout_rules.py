@@ -73,6 +73,8 @@ def text_not_fitting(root: Widget) -> List[str]:
         wanted = getattr(label, "wanted_text", label.text)
         if label.text != wanted and not label.text.endswith(ELLIPSIS):
             problems.append(f"{name}: shortened without an ellipsis from {wanted[:40]!r}")
+        elif label.text != wanted and label.text[:-1].split()[:1] != wanted.split()[:1]:
+            problems.append(f"{name}: shortened to less than its first word, from {wanted[:40]!r}")
     return problems
 
 

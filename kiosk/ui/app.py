@@ -100,8 +100,9 @@ def build_controller(options: AppOptions, settings: Settings, settings_problems:
         log.warning("%s", problem)
     if settings_problems:
         first = settings_problems[0]
-        controller.add_notice(f"The settings file has a problem at {Path(first.path).name} line {first.line}; "
-                              f"the default is used for it. Run 'kiosk validate' for details.")
+        # Said whole on the screen: a touch-only user cannot run `kiosk validate`.
+        controller.add_notice(f"Settings file, line {first.line}: {first.message.rstrip('.')}. "
+                              f"The default is used for it.")
     return controller
 
 

@@ -111,18 +111,10 @@ class FitLabel(Label):
         if low > 0:
             self.text = _shortened(words, low)
             return
-        first = words[0]
-        low, high = 0, len(first)  # not even one word fits: as many letters as fit
-        while low < high:
-            middle = (low + high + 1) // 2
-            self.text = first[:middle] + ELLIPSIS
-            if self.fits():
-                low = middle
-            else:
-                high = middle - 1
-        self.text = first[:low] + ELLIPSIS
+        # Not even one word fits at the smallest size: a word is never cut, so it shrinks on.
+        self.text = text if len(words) == 1 else _shortened(words, 1)
         while not self.fits() and self.font_size > 6:
-            self.font_size = self.font_size * SHRINK_STEP  # a box lower than one line: the height wins
+            self.font_size = self.font_size * SHRINK_STEP
 
 
 def _shortened(words: List[str], count: int) -> str:
