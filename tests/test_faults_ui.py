@@ -118,7 +118,8 @@ def test_the_app_says_where_a_settings_file_is_wrong_and_starts_with_defaults(tm
     settings, problems = load_settings(config)
     controller = build_controller(AppOptions(data_dir=tmp_path / "data", config_path=config), settings, problems)
     try:
-        assert "config.yaml line 1" in controller.notice
+        assert "config.yaml, line 1" in controller.notice and "whole number" in controller.notice
+        assert "kiosk validate" not in controller.notice, "said whole: a touch-only user has no command line"
         assert controller.settings.weekly_goal == Settings().weekly_goal
     finally:
         controller.shut_down()

@@ -77,3 +77,19 @@ def test_a_box_growing_lets_the_whole_text_show_again(box) -> None:
     label.height = 400
     EventLoop.idle()
     assert label.text == CAPTION
+
+
+def test_the_same_text_set_again_each_frame_is_not_measured_or_drawn_again(box) -> None:
+    """The session screen sets every text anew each frame (its record changes with the bars)."""
+    label = box(380, 70, CAPTION, 26, min_font_size=26)
+    shown = label.text
+    assert shown.endswith(ELLIPSIS)
+    drawn = []
+    label.bind(texture=lambda *_args: drawn.append(label.text))
+    for _ in range(30):
+        label.text = CAPTION
+        EventLoop.idle()
+    assert drawn == [] and label.text == shown
+    label.text = "Switch to your left foot."
+    EventLoop.idle()
+    assert drawn and label.text == "Switch to your left foot."

@@ -152,18 +152,3 @@ def test_a_notice_goes_when_a_session_starts_and_never_shows_during_one(kiosk: K
     assert kiosk.controller.notice == "Said during the session.", "it waited for the session's end"
     assert "Old news." not in kiosk.controller.notice
 
-
-def test_a_settings_file_problem_is_said_whole_on_the_screen(tmp_path: Path) -> None:
-    from kiosk.config import load_settings
-    from kiosk.ui.app import AppOptions, build_controller
-
-    config = tmp_path / "config.yaml"
-    config.write_text("weekly_goal: 3\nvolume: loud\n", encoding="utf-8")
-    settings, problems = load_settings(config)
-    controller = build_controller(AppOptions(data_dir=tmp_path / "data", config_path=config), settings, problems)
-    try:
-        assert controller.notice.startswith("Settings file, line 2: ")
-        assert "volume" in controller.notice and controller.notice.endswith("The default is used for it.")
-        assert "kiosk validate" not in controller.notice
-    finally:
-        controller.shut_down()

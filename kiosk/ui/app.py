@@ -101,8 +101,7 @@ def build_controller(options: AppOptions, settings: Settings, settings_problems:
     if settings_problems:
         first = settings_problems[0]
         # Said whole on the screen: a touch-only user cannot run `kiosk validate`.
-        controller.add_notice(f"Settings file, line {first.line}: {first.message.rstrip('.')}. "
-                              f"The default is used for it.")
+        controller.add_notice(f"{Path(first.path).name}, line {first.line}: {first.message}")  # it says what is used
     return controller
 
 

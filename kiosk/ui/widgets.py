@@ -40,6 +40,9 @@ class FitLabel(Label):
     def __init__(self, **kwargs: Any) -> None:
         self._fitting = False
         self._refit = Clock.create_trigger(self._fit, -1)
+        self._rendered: Any = None
+        self._fit_key: Any = None
+        self._fit_result: Any = None
         super().__init__(**kwargs)
         self.wanted_text, self.wanted_font_size = self.text, self.font_size
         self.fbind("size", self._refit)
@@ -64,6 +67,20 @@ class FitLabel(Label):
         left, top, right, bottom = self.padding
         return [width - left - right, self.height - top - bottom]
 
+    def texture_update(self, *args: Any) -> None:
+        """Render, unless a fit is about to (it renders what will show) or nothing changed.
+
+        The session screen sets every text again each frame; a shortened caption would
+        otherwise be measured and drawn anew 60 times a second.
+        """
+        if self.fit and not self._fitting and self._refit.is_triggered:
+            return
+        key = (self._label.text, repr(self._label.options), repr(self._label.usersize))
+        if key == self._rendered and self.texture is not None:
+            return
+        super().texture_update(*args)
+        self._rendered = key
+
     def fits(self) -> bool:
         """Does the text as now rendered fit its room, with no word broken in the middle?"""
         width, height = self.room()
@@ -78,12 +95,19 @@ class FitLabel(Label):
     def _fit(self, *_args: Any) -> None:
         if not self.fit or self._fitting or self.width <= 1 or self.height <= 1:
             return
+        key = (self.wanted_text, self.wanted_font_size, self.min_font_size, tuple(self.room()), self.bold,
+               self.italic, self.font_name, self.markup, tuple(self.text_size))
         self._fitting = True
         try:
-            self._fit_text()
+            if key == self._fit_key:
+                self.text, self.font_size = self._fit_result  # fitted before: the same answer
+            else:
+                self._fit_text()
+                self._fit_key, self._fit_result = key, (self.text, self.font_size)
         finally:
             self._fitting = False
-            self._trigger_texture.cancel()  # rendered already; no second render next frame
+        self._trigger_texture.cancel()
+        self.texture_update()  # what shows is the fitted text (free when it was the last drawn)
 
     def _fit_text(self) -> None:
         text, wanted = self.wanted_text, self.wanted_font_size
