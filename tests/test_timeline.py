@@ -528,3 +528,33 @@ def test_position_is_consistent_at_any_time(routine: Routine, data: st.DataObjec
             assert not position.done
             assert segment.start_s <= position.elapsed_s < segment.end_s
             assert position.seconds_into_segment == position.elapsed_s - segment.start_s
+
+
+def _resolve_by_comparing_every_pair(candidates, total_s):
+    """The plain rule, for comparison: each cue in priority order is kept unless it would be
+    spoken over any cue already kept."""
+    from kiosk.core.timeline import PRIORITY, speech_seconds
+
+    kept, spans = [], []
+    for _, cue in sorted(enumerate(candidates), key=lambda item: (PRIORITY[item[1].kind], item[1].at_s, item[0])):
+        span = (cue.at_s, cue.at_s + speech_seconds(cue.text))
+        if 0 <= cue.at_s <= total_s and not any(span[0] < end and start < span[1] for start, end in spans):
+            spans.append(span)
+            kept.append(cue)
+    return sorted(kept, key=lambda c: c.at_s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["announce", "switch", "rest", "start", "halfway",
+                                                               "rep", "count", "done"]),
+                          st.sampled_from(["3", "Begin.", "Switch to your left foot.", "Rest. Set 2 of 3 next.",
+                                           "Keep your knee soft and breathe out slowly."])),
+                max_size=60))
+def test_keeping_cues_by_their_neighbours_keeps_what_comparing_every_pair_keeps(raw) -> None:
+    from kiosk.core.model import Cue
+    from kiosk.core.timeline import _resolve_overlaps
+
+    candidates = [Cue(at / 4, kind, text) for at, kind, text in raw]
+    fast = _resolve_overlaps(candidates, 100.0)
+    assert [(c.at_s, c.kind, c.text) for c in fast] == \
+        [(c.at_s, c.kind, c.text) for c in _resolve_by_comparing_every_pair(candidates, 100.0)]

@@ -267,9 +267,13 @@ def _resolve_overlaps(candidates: List[Cue], total_s: float) -> List[Cue]:
         if cue.at_s < 0 or cue.at_s > total_s:
             continue
         span = (cue.at_s, cue.at_s + speech_seconds(cue.text))
-        if any(span[0] < other_end and other_start < span[1] for other_start, other_end in spans):
+        # The kept spans never overlap and are kept sorted: only the neighbours of the new
+        # span's place can overlap it, so planning stays quick for hundreds of cues.
+        place = bisect.bisect_left(spans, span)
+        if any(span[0] < other_end and other_start < span[1]
+               for other_start, other_end in spans[max(0, place - 1):place + 1]):
             continue
-        spans.append(span)
+        spans.insert(place, span)
         kept.append(cue)
     kept.sort(key=lambda c: c.at_s)
     with_room = []
