@@ -285,3 +285,37 @@ def visible(widget: Widget) -> bool:
 
 def texts(widget: Widget) -> List[str]:
     return [w.text for w in walk(widget) if getattr(w, "text", "")]
+
+
+def contact_sheet(kiosk: Kiosk, cells: List[Tuple[str, str]], cell_size: Tuple[int, int], columns: int,
+                  target: Path, label_size: int = 16) -> Path:
+    """Pictures side by side, each `cell_size` and named under it, drawn by Kivy to `target`."""
+    from kivy.graphics import Color, Rectangle
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.gridlayout import GridLayout
+    from kivy.uix.image import Image
+
+    from kiosk.ui import theme
+    from kiosk.ui.widgets import KLabel
+
+    cell_w, cell_h = cell_size
+    label_h = int(label_size * 1.8)
+    rows = -(-len(cells) // columns)
+    sheet = GridLayout(cols=columns, size_hint=(None, None), spacing=8, padding=8,
+                       size=(columns * (cell_w + 8) + 8, rows * (cell_h + label_h + 12) + 8))
+    with sheet.canvas.before:
+        Color(*theme.BACKGROUND)
+        Rectangle(pos=(0, 0), size=sheet.size)
+    for source, name in cells:
+        cell = BoxLayout(orientation="vertical", size_hint=(None, None), size=(cell_w, cell_h + label_h + 4))
+        cell.add_widget(Image(source=source, fit_mode="contain", size_hint_y=None, height=cell_h, nocache=True))
+        cell.add_widget(KLabel(text=name, font_size=label_size, size_hint_y=None, height=label_h))
+        sheet.add_widget(cell)
+    sheet.do_layout()
+    for cell in sheet.children:
+        cell.do_layout()
+    kiosk.frames(2)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sheet.export_to_png(str(target))
+    return target
+

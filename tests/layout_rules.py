@@ -45,7 +45,7 @@ def _measured(label: Label) -> Tuple[float, float, float]:
     """(text width, text height, widest word) of the label's text as its own options render it."""
     width = label.text_size[0]
     core = CoreLabel(text=label.text, font_size=label.font_size, font_name=label.font_name, bold=label.bold,
-                     italic=label.italic, markup=label.markup, halign=label.halign,
+                     italic=label.italic, markup=label.markup, halign=label.halign, line_height=label.line_height,
                      padding=label.padding, text_size=(width, None) if width is not None else (None, None))
     core.refresh()
     widest = max((core.get_extents(word)[0] for word in label.text.split()), default=0)
@@ -111,3 +111,20 @@ def small_session_text(root: Widget, scale: float = 1.0) -> List[str]:
 
 def everything_wrong(root: Widget, window: Any, *, scale: float = 1.0) -> List[str]:
     return [*text_not_fitting(root), *outside_window(root, tuple(window.size)), *small_touch_targets(root, scale)]
+
+
+def buttons_under(cover: Widget, root: Widget) -> List[str]:
+    """Buttons that `cover` (the notice over the screen) hides, even in part."""
+    if not visible(cover):
+        return []
+    left, bottom = cover.to_window(cover.x, cover.y)
+    right, top = cover.to_window(cover.right, cover.top)
+    hidden = []
+    for widget in walk(root):
+        if widget is cover or not isinstance(widget, ButtonBehavior) or not visible(widget) or _scrolled(widget):
+            continue
+        x0, y0 = widget.to_window(widget.x, widget.y)
+        x1, y1 = widget.to_window(widget.right, widget.top)
+        if x0 < right - SLACK and left + SLACK < x1 and y0 < top - SLACK and bottom + SLACK < y1:
+            hidden.append(f"the notice hides {getattr(widget, 'text', type(widget).__name__)[:30]!r}")
+    return hidden

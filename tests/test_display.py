@@ -23,7 +23,15 @@ from typing import Any, Dict, Iterator, List, Tuple, cast
 import pytest
 from test_faults_kill_app import WAIT_S, App, xdotool  # noqa: F401  (xdotool is a fixture)
 
-from kiosk.pi.display import headless_problem, init_problem, sdl_library_path, uses_sdl_window
+from kiosk.pi.display import (
+    DisplayInfo,
+    NoDisplay,
+    headless_problem,
+    init_problem,
+    sdl_library_path,
+    uses_sdl_window,
+    wait_for_display,
+)
 from kiosk.sessionlog.checkpoint import CHECKPOINT_NAME
 
 HEADLESS = ("no X11, Wayland or KMS/DRM screen found (DISPLAY and WAYLAND_DISPLAY are not set "
@@ -253,3 +261,70 @@ def test_kivy_opening_no_window_is_no_display_too(tmp_path: Path) -> None:
         (1, "kiosk: no display: Kivy could not open a window on this screen (Kivy's log says why)\n"), \
         result.stderr[-2000:]
     assert "first frame drawn" not in result.stdout
+
+
+# -- a service started before its screen ----------------------------------------------------------
+
+class Probes:
+    """A screen that appears after `misses` looks, on a clock that moves only when slept."""
+
+    def __init__(self, misses: int) -> None:
+        self.misses, self.looks, self.now, self.told = misses, 0, 0.0, []
+
+    def probe(self) -> DisplayInfo:
+        self.looks += 1
+        if self.looks <= self.misses:
+            raise NoDisplay(f"miss {self.looks}")
+        return DisplayInfo("x11", 800, 480)
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_service_waits_for_a_screen_that_comes_later_and_says_so_once() -> None:
+    looks = Probes(misses=5)
+    found = wait_for_display(looks.probe, wait_s=90, every_s=2, clock=lambda: looks.now, sleep=looks.sleep,
+                             waiting=lambda error: looks.told.append(str(error)))
+    assert found == DisplayInfo("x11", 800, 480)
+    assert looks.looks == 6 and looks.now == 10 and looks.told == ["miss 1"]
+
+
+def test_a_service_gives_up_after_its_wait_with_the_last_reason() -> None:
+    looks = Probes(misses=1000)
+    with pytest.raises(NoDisplay, match="miss 46"):
+        wait_for_display(looks.probe, wait_s=90, every_s=2, clock=lambda: looks.now, sleep=looks.sleep)
+    assert looks.now <= 90
+
+
+def test_from_a_terminal_no_screen_is_said_at_once() -> None:
+    looks = Probes(misses=1000)
+    with pytest.raises(NoDisplay, match="miss 1"):
+        wait_for_display(looks.probe, wait_s=0, clock=lambda: looks.now, sleep=looks.sleep)
+    assert looks.looks == 1 and looks.now == 0
+
+
+def test_the_service_draws_once_the_x_server_it_was_waiting_for_starts(tmp_path: Path) -> None:
+    """`kiosk run` under systemd (INVOCATION_ID set) with DISPLAY naming an X server not yet
+    running: it says it is waiting, and draws its first frame once the server is there."""
+    number = next(n for n in range(150, 250) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    env = dict(base_env(tmp_path), DISPLAY=f":{number}", INVOCATION_ID="0123456789abcdef")
+    app = subprocess.Popen([sys.executable, "-m", "kiosk", *kiosk_folders(tmp_path), "run", "--check"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = None
+    try:
+        assert app.stderr is not None
+        said = app.stderr.readline()  # blocks until the app has looked once and missed
+        assert said.startswith("kiosk: waiting for a display: ") and f"DISPLAY=:{number} could not be opened" in said
+        server = subprocess.Popen([shutil.which("Xvfb") or "Xvfb", f":{number}", "-screen", "0", "800x480x24",
+                                   "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out, err = app.communicate(timeout=WAIT_S)  # a hang guard only
+        assert app.returncode == 0, err[-2000:]
+        assert "kiosk: first frame drawn (800x480, rotation 0)" in out
+    finally:
+        if app.poll() is None:
+            app.kill()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=WAIT_S)
+

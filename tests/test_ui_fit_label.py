@@ -93,3 +93,13 @@ def test_the_same_text_set_again_each_frame_is_not_measured_or_drawn_again(box) 
     label.text = "Switch to your left foot."
     EventLoop.idle()
     assert drawn and label.text == "Switch to your left foot."
+
+
+@pytest.mark.parametrize("change", [{"bold": True}, {"line_height": 1.6}, {"padding": [0, 18, 0, 18]}])
+def test_a_change_of_how_the_text_is_drawn_fits_it_again(box, change) -> None:
+    label = box(300, 70, "Sit tall with both feet flat on the floor.", 26)
+    assert text_not_fitting(label) == []
+    for name, value in change.items():
+        setattr(label, name, value)
+    EventLoop.idle()
+    assert text_not_fitting(label) == []

@@ -5,15 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kivy_harness import SCREENSHOT_DIR, Kiosk  # noqa: I001  (first: it configures Kivy before Kivy loads)
+from kivy_harness import SCREENSHOT_DIR, Kiosk, contact_sheet  # noqa: I001  (first: it configures Kivy before Kivy loads)
 from kivy.core.image import Image as CoreImage
-from kivy.graphics import Color, Rectangle
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.gridlayout import GridLayout
-from kivy.uix.image import Image
 
-from kiosk.ui import theme
-from kiosk.ui.widgets import KLabel
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,27 +30,9 @@ def test_contact_sheet_of_the_pictures_as_the_session_screen_shows_them(shipped_
         assert min(shown) >= 120, "pictures must be large enough to read from a few metres"
         kiosk.controller.stop()
         kiosk.settle()
-        cell_w, cell_h = int(shown[0]), int(shown[1] + 34)
-        exercises = list(shipped_library.exercises.values())
-        columns = 6
-        rows = -(-len(exercises) // columns)
-        sheet = GridLayout(cols=columns, size_hint=(None, None), spacing=8, padding=8,
-                           size=(columns * (cell_w + 8) + 8, rows * (cell_h + 8) + 8))
-        with sheet.canvas.before:
-            Color(*theme.BACKGROUND)
-            Rectangle(pos=(0, 0), size=sheet.size)
-        for exercise in exercises:
-            cell = BoxLayout(orientation="vertical", size_hint=(None, None), size=(cell_w, cell_h))
-            cell.add_widget(Image(source=exercise.image, fit_mode="contain", size_hint_y=None, height=shown[1]))
-            cell.add_widget(KLabel(text=exercise.name, font_size=14, size_hint_y=None, height=30))
-            sheet.add_widget(cell)
-        sheet.do_layout()
-        for cell in sheet.children:
-            cell.do_layout()
-        kiosk.frames(2)
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        target = SCREENSHOT_DIR / "contact-sheet-800x480.png"
-        sheet.export_to_png(str(target))
+        cells = [(exercise.image, exercise.name) for exercise in shipped_library.exercises.values()]
+        target = contact_sheet(kiosk, cells, (int(shown[0]), int(shown[1])), 6,
+                               SCREENSHOT_DIR / "contact-sheet-800x480.png", label_size=14)
         assert target.stat().st_size > 20000
         committed = REPO / "docs" / "screenshots" / "contact-sheet-800x480.png"
         if not committed.exists():

@@ -13,17 +13,11 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
-from kivy_harness import SCREENSHOT_DIR, Kiosk, visible  # noqa: I001  (first: it configures Kivy before Kivy loads)
+from kivy_harness import SCREENSHOT_DIR, Kiosk, contact_sheet, visible  # noqa: I001  (first: it configures Kivy before Kivy loads)
 from kivy.core.image import Image as CoreImage
-from kivy.graphics import Color, Rectangle
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.gridlayout import GridLayout
-from kivy.uix.image import Image
-from layout_rules import everything_wrong, small_session_text
-from test_ui_screens import TODAY, seed_log, show
+from layout_rules import buttons_under, everything_wrong, small_session_text
+from test_ui_screens import TODAY, seeded, show  # noqa: F401  (seeded: a fixture)
 
-from kiosk.ui import theme
-from kiosk.ui.widgets import KLabel
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = [(800, 480), (1024, 600), (1280, 800), (1920, 1080), (480, 800), (720, 1280)]
@@ -33,13 +27,6 @@ SHOWN = ("safety", "home", "session", "stop", "done", "streaks", "routines", "se
 
 def case_name(size: Tuple[int, int], rotation: int) -> str:
     return f"{size[0]}x{size[1]}" + (f"-r{rotation}" if rotation else "")
-
-
-@pytest.fixture
-def seeded(tmp_path: Path) -> Path:
-    data_dir = tmp_path / "data"
-    seed_log(data_dir)
-    return data_dir
 
 
 @pytest.fixture
@@ -95,6 +82,7 @@ def test_every_screen_fits_the_window(shipped_library, seeded: Path, rotated, si
             kiosk.until_laid_out(kiosk.root)
             screen = kiosk.root
             wrong = everything_wrong(screen, kiosk.window, scale=scale)
+            wrong += buttons_under(kiosk.root.ids.notice, kiosk.root.manager)
             if name in ("session", "stop"):
                 wrong += small_session_text(screen, scale)
             if name == "session":
@@ -104,7 +92,7 @@ def test_every_screen_fits_the_window(shipped_library, seeded: Path, rotated, si
             if wrong:
                 problems[name] = wrong
             shots.append(kiosk.screenshot(f"sizes/{name}-{case_name(size, rotation)}"))
-        sheet = contact_sheet(kiosk, shots, case_name(size, rotation))
+        sheet = sheet_of(kiosk, shots, case_name(size, rotation))
     finally:
         kiosk.close()
     assert problems == {}
@@ -115,28 +103,10 @@ def test_every_screen_fits_the_window(shipped_library, seeded: Path, rotated, si
         f"the committed contact sheet is of another layout: cp {sheet} {committed}"
 
 
-def contact_sheet(kiosk: Kiosk, shots: List[Path], name: str) -> Path:
+def sheet_of(kiosk: Kiosk, shots: List[Path], name: str) -> Path:
     """The screenshots side by side, each 320 px wide (240 in portrait), named under it."""
     first = CoreImage(str(shots[0])).texture.size
     cell_w = 320 if first[0] >= first[1] else 240
-    cell_h = int(first[1] * cell_w / first[0])
-    columns = 5 if first[0] >= first[1] else 9
-    rows = -(-len(shots) // columns)
-    sheet = GridLayout(cols=columns, size_hint=(None, None), spacing=8, padding=8,
-                       size=(columns * (cell_w + 8) + 8, rows * (cell_h + 40) + 8))
-    with sheet.canvas.before:
-        Color(*theme.BACKGROUND)
-        Rectangle(pos=(0, 0), size=sheet.size)
-    for shot in shots:
-        cell = BoxLayout(orientation="vertical", size_hint=(None, None), size=(cell_w, cell_h + 32))
-        cell.add_widget(Image(source=str(shot), fit_mode="contain", size_hint_y=None, height=cell_h, nocache=True))
-        cell.add_widget(KLabel(text=shot.stem, font_size=16, size_hint_y=None, height=28))
-        sheet.add_widget(cell)
-    sheet.do_layout()
-    for cell in sheet.children:
-        cell.do_layout()
-    kiosk.frames(2)
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    target = SCREENSHOT_DIR / f"screens-{name}.png"
-    sheet.export_to_png(str(target))
-    return target
+    return contact_sheet(kiosk, [(str(shot), shot.stem) for shot in shots],
+                         (cell_w, int(first[1] * cell_w / first[0])), 5 if first[0] >= first[1] else 9,
+                         SCREENSHOT_DIR / f"screens-{name}.png")

@@ -52,16 +52,26 @@ def test_a_second_tap_where_stop_was_never_ends_the_session(kiosk: Kiosk, data_d
     assert [r.completed for r in saved(data_dir)] == [False]
 
 
-def test_the_confirm_is_away_from_every_session_control(kiosk: Kiosk) -> None:
-    start_session(kiosk)
-    screen = kiosk.screen("session")
-    controls = [screen.ids[name] for name in ("back_button", "pause_button", "skip_button", "stop_button")]
-    kiosk.tap(screen.ids.stop_button)
-    dialog = screen.ids.stop_dialog_holder.children[0]
-    kiosk.until_laid_out(dialog.ids.confirm_stop)
-    for control in controls:
-        assert dialog.ids.keep_going.collide_point(*control.center), control.text
-        assert not dialog.ids.confirm_stop.collide_point(*control.center), control.text
+@pytest.mark.parametrize("size", [(800, 480), (480, 800), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_keep_going_covers_every_session_control_and_the_confirm_none(shipped_library, data_dir: Path,
+                                                                       size) -> None:
+    kiosk = Kiosk(shipped_library, data_dir, size=size)
+    try:
+        start_session(kiosk)
+        screen = kiosk.screen("session")
+        controls = [screen.ids[name] for name in ("back_button", "pause_button", "skip_button", "stop_button")]
+        kiosk.tap(screen.ids.stop_button)
+        dialog = screen.ids.stop_dialog_holder.children[0]
+        keep, confirm = dialog.ids.keep_going, dialog.ids.confirm_stop
+        kiosk.until_laid_out(confirm)
+        for control in controls:
+            corners = [(control.x + 1, control.y + 1), (control.right - 1, control.y + 1),
+                       (control.x + 1, control.top - 1), (control.right - 1, control.top - 1)]
+            assert all(keep.collide_point(*corner) for corner in corners), control.text
+            assert not (confirm.x < control.right and control.x < confirm.right
+                        and confirm.y < control.top and control.y < confirm.top), control.text
+    finally:
+        kiosk.close()
 
 
 def test_the_session_waits_while_the_stop_question_is_shown(kiosk: Kiosk) -> None:
@@ -104,7 +114,7 @@ def test_a_tap_right_after_a_screen_change_is_still_ignored(kiosk: Kiosk) -> Non
     assert kiosk.controller.screen == "streaks"
 
 
-def test_a_tap_meant_for_the_last_skip_never_starts_a_new_session(kiosk: Kiosk, data_dir: Path) -> None:
+def test_a_tap_just_after_a_session_is_stopped_never_starts_a_new_one(kiosk: Kiosk) -> None:
     start_session(kiosk)
     kiosk.controller.stop()  # the session ends under the finger
     start = kiosk.widget("home", "start_button")
@@ -152,3 +162,72 @@ def test_a_notice_goes_when_a_session_starts_and_never_shows_during_one(kiosk: K
     assert kiosk.controller.notice == "Said during the session.", "it waited for the session's end"
     assert "Old news." not in kiosk.controller.notice
 
+
+
+def test_a_tap_meant_for_skip_as_the_session_ends_does_not_rate_the_pain(kiosk: Kiosk, shipped_library) -> None:
+    from kiosk.core.timeline import build_timeline
+
+    start_session(kiosk)
+    skip = kiosk.widget("session", "skip_button")
+    where = kiosk.until_laid_out(skip)
+    for _ in range(int(build_timeline(shipped_library.default_routine()).total_s * 4)):
+        if kiosk.controller.screen == "done":
+            break
+        kiosk.advance(0.25, step=0.25)  # to the moment the session ends, the finger still on its way
+    assert kiosk.controller.screen == "done"
+    kiosk.tap_at(*where)  # lands on the Done screen's pain buttons
+    assert kiosk.controller.pain == -1 and kiosk.controller.screen == "done"
+
+
+def test_a_slow_double_tap_on_routines_does_not_start_the_routine_under_the_finger(kiosk: Kiosk) -> None:
+    kiosk.advance(2)
+    routines = kiosk.widget("home", "routines_button")
+    where = kiosk.until_laid_out(routines)
+    kiosk.tap_at(*where)
+    assert kiosk.controller.screen == "routines"
+    kiosk.advance(0.6, step=0.05)  # past the navigation guard: a slow second tap
+    kiosk.tap_at(*where)
+    assert not kiosk.controller.in_session
+    kiosk.advance(START_GUARD_S)
+    kiosk.tap_at(*where)
+    assert kiosk.controller.in_session, "once the list has been on show a moment, a tap starts"
+
+
+def test_a_paused_session_left_alone_for_ten_minutes_is_stopped_and_saved(kiosk: Kiosk, data_dir: Path) -> None:
+    from kiosk.ui.session_section import PAUSE_LIMIT_S
+
+    start_session(kiosk)
+    kiosk.tap(kiosk.widget("session", "stop_button"))  # a brush on Stop, then nobody answers
+    kiosk.advance(PAUSE_LIMIT_S - 5, step=5.0, draw_every=60)
+    assert kiosk.controller.in_session and kiosk.controller.confirm_stop
+    kiosk.advance(10, step=1.0)
+    assert not kiosk.controller.in_session and kiosk.controller.screen == "home"
+    kiosk.settle()
+    assert [r.completed for r in saved(data_dir)] == [False]
+    assert kiosk.window.allow_screensaver is True
+
+
+def test_a_lasting_notice_stays_until_put_right_and_a_tap_keeps_it_away(kiosk: Kiosk) -> None:
+    controller = kiosk.controller
+    controller.add_notice("Not saved yet: the SD card is full.", lasting=True)
+    kiosk.advance(NOTICE_S * 3)
+    assert controller.notice == "Not saved yet: the SD card is full."
+    kiosk.tap(kiosk.root.ids.notice)
+    assert controller.notice == ""
+    controller.add_notice("Not saved yet: the SD card is full.", lasting=True)  # the next retry fails too
+    assert controller.notice == "", "tapped away: not back at every retry"
+    controller._drop_notice("Not saved yet: the SD card is full.")  # saved at last
+    controller.add_notice("Not saved yet: the SD card is full.", lasting=True)  # and full again later
+    assert controller.notice == "Not saved yet: the SD card is full."
+
+
+def test_the_notice_covers_the_screen_without_moving_it(kiosk: Kiosk) -> None:
+    settings = kiosk.widget("home", "settings_button")
+    before = kiosk.until_laid_out(settings)
+    kiosk.controller.add_notice("Your last session was cut off: 3:00 saved.")
+    kiosk.frames(2)
+    assert kiosk.until_laid_out(settings) == before
+    kiosk.advance(NOTICE_S + 1)
+    assert kiosk.controller.notice == "" and kiosk.until_laid_out(settings) == before
+    kiosk.tap(settings)
+    assert kiosk.controller.screen == "settings"

@@ -30,9 +30,10 @@ import ctypes.util
 import importlib.util
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Mapping, Optional, Sequence
+from typing import Callable, List, Mapping, Optional, Sequence
 
 log = logging.getLogger("kiosk.pi.display")
 
@@ -160,6 +161,35 @@ def probe_display() -> Optional[DisplayInfo]:
     finally:
         # Leave SDL as it was: Kivy starts video itself and must find it unstarted.
         sdl.SDL_QuitSubSystem(SDL_INIT_VIDEO)
+
+
+SERVICE_DISPLAY_WAIT_S = 90.0
+"""Under systemd, how long `kiosk run` keeps looking for a screen before it gives up: a TV
+switched on after the Pi, or X still starting. Shorter than the unit's TimeoutStartSec; and
+one try per 90 s keeps the unit's start limit (5 in 300 s) from ever giving up for good."""
+DISPLAY_RETRY_S = 2.0
+
+
+def wait_for_display(probe: Callable[[], Optional[DisplayInfo]], *, wait_s: float,
+                     every_s: float = DISPLAY_RETRY_S, clock: Callable[[], float] = time.monotonic,
+                     sleep: Callable[[float], None] = time.sleep,
+                     waiting: Callable[[NoDisplay], None] = lambda error: None) -> Optional[DisplayInfo]:
+    """`probe()` until it finds a screen, for at most `wait_s`; then its last NoDisplay is raised.
+
+    `waiting` is told once, at the first miss, so the journal says what the kiosk waits for.
+    """
+    deadline = clock() + wait_s
+    told = False
+    while True:
+        try:
+            return probe()
+        except NoDisplay as error:
+            if clock() + every_s > deadline:
+                raise
+            if not told:
+                waiting(error)
+                told = True
+        sleep(every_s)
 
 
 def _text(value: Optional[bytes]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any, Optional, Sequence, Tuple
 from kiosk import paths
 from kiosk.config import Settings, load_settings
 from kiosk.core.catalog import load_library
-from kiosk.pi.display import DisplayInfo, NoDisplay, probe_display
+from kiosk.pi.display import SERVICE_DISPLAY_WAIT_S, DisplayInfo, NoDisplay, probe_display, wait_for_display
 from kiosk.pi.kivy_config import set_input
 from kiosk.pi.watchdog import Watchdog
 
@@ -108,7 +109,11 @@ def build_controller(options: AppOptions, settings: Settings, settings_problems:
 def run_app(options: AppOptions) -> int:
     """Run the kiosk until it is closed; raises NoDisplay when there is no screen to draw on."""
     settings, problems = load_settings(options.config_path)
-    display = probe_display()  # before Kivy: no screen is one line and exit 1, not a window nobody sees
+    # Before Kivy: no screen is one line and exit 1, not a window nobody sees. Started by
+    # systemd (which sets INVOCATION_ID), the screen may come later: look for it a while.
+    display = wait_for_display(probe_display, wait_s=SERVICE_DISPLAY_WAIT_S if "INVOCATION_ID" in os.environ else 0,
+                               waiting=lambda error: print(f"kiosk: waiting for a display: {error}",
+                                                           file=sys.stderr, flush=True))
     configure_kivy(settings, options, display)
 
     from kivy.core.window import Window

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Set
 
 from kivy.clock import Clock
 from kivy.event import EventDispatcher
@@ -129,6 +129,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self._second_event: Any = None
         self._shown_minute = ""
         self._notices: List[str] = []
+        self._lasting: Set[str] = set()
+        self._dismissed: Set[str] = set()
         self._notice_since = clock()
         self._refresh_library_views()
         if library.errors:
@@ -140,6 +142,7 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
 
     def start_up(self) -> None:
         """Read the log and warm the voice in the background; tick the clock once a second."""
+        self._notice_since = self.clock()  # notices made while building count from the first frame
         self._every_second()
         self._second_event = Clock.schedule_interval(lambda _dt: self._every_second(), 1.0)
         self.speaker = self._speaker_factory(self.settings)
@@ -175,13 +178,25 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
 
     # ------------------------------------------------------------------ notices
 
-    def add_notice(self, text: str) -> None:
+    def add_notice(self, text: str, *, lasting: bool = False) -> None:
+        """Show `text` now. A lasting notice (something still wrong, such as a session not yet
+        saved) stays until it is put right or tapped away; any other goes after NOTICE_S."""
+        if lasting:
+            if text in self._dismissed:
+                return  # tapped away: not shown again until it has been put right once
+            self._lasting.add(text)
         if text in self._notices:
             self._notices.remove(text)
         self._notices.append(text)
         self._show_notice(text)
 
     def _drop_notice(self, text: str) -> None:
+        """What the notice said is over (put right, or never true): it goes."""
+        self._dismissed.discard(text)
+        self._lasting.discard(text)
+        self._retire(text)
+
+    def _retire(self, text: str) -> None:
         if text in self._notices:
             self._notices.remove(text)
             self._show_notice(self._notices[-1] if self._notices else "")
@@ -192,21 +207,26 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self.notice = text
 
     def dismiss_notice(self) -> None:
-        self._drop_notice(self.notice)
+        """A tap on the notice: it goes; a lasting one stays away until it is next put right."""
+        if self.notice in self._lasting:
+            self._dismissed.add(self.notice)
+        self._retire(self.notice)
 
     def clear_notices(self) -> None:
-        """A session starts: what was said before it is old news."""
-        self._notices = []
-        self._show_notice("")
+        """A session starts: what was said before it is old news (what is still wrong is not)."""
+        self._notices = [text for text in self._notices if text in self._lasting]
+        self._show_notice(self._notices[-1] if self._notices else "")
 
     def _expire_notice(self) -> None:
-        """Called every second: a notice goes after NOTICE_S on show; none count during a session."""
+        """Called every second: a notice goes after NOTICE_S on show, a lasting one never;
+        time during a session does not count."""
         if self.in_session:
             self._notice_since = self.clock()
-        elif self.notice and self.clock() - self._notice_since >= NOTICE_S:
-            self._drop_notice(self.notice)
+        elif (self.notice and self.notice not in self._lasting
+              and self.clock() - self._notice_since >= NOTICE_S):
+            self._retire(self.notice)
 
     def _not_saved(self, text: str) -> None:
         # Not "saved" after all: the notice that said so says only what happened.
         self._notices = [notice.replace(STOPPED_AND_SAVED, "Session stopped: ") for notice in self._notices]
-        self.add_notice(text)
+        self.add_notice(text, lasting=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, List, Optional
@@ -69,11 +70,13 @@ class HomeSection:
     clock_text: str
     _last_touch: float
     _guard_until: float
+    _screen_since: float = -math.inf
     _shown_minute: str
 
     if TYPE_CHECKING:  # provided by KioskController or the other section
-        def add_notice(self, text: str) -> None: ...
+        def add_notice(self, text: str, *, lasting: bool = False) -> None: ...
         def _expire_notice(self) -> None: ...
+        def _end_long_pause(self, idle_s: float) -> None: ...
         def _drop_notice(self, text: str) -> None: ...
         def _replace_speaker(self) -> None: ...
 
@@ -138,6 +141,7 @@ class HomeSection:
 
     def _every_second(self) -> None:
         now = self.wall()
+        self._end_long_pause(self.clock() - self._last_touch)
         self.night = night_state(now, self.settings, self.night, idle_s=self.clock() - self._last_touch,
                                  on_home=self.screen == "home", in_session=self.in_session)
         if self.night == "blank":
@@ -176,13 +180,19 @@ class HomeSection:
         if screen == self.screen or (self.in_session and screen != "session"):
             return
         self.confirm_stop = False
-        self._last_touch = self.clock()
         guard = START_GUARD_S if "session" in (screen, self.screen) else NAV_GUARD_S
+        self.screen = screen  # builds the screen the first time: the guard counts from when it is there
+        self._last_touch = self._screen_since = self.clock()
         self._guard_until = self._last_touch + guard
-        self.screen = screen
         if screen in ("home", "streaks"):
             self.log_keeper.read_again()
         self.log_keeper.flush()
+
+    def touched_to_start(self) -> bool:
+        """A touch on something that starts a session from a list: like `touched`, and also
+        ignored until the screen has been on show START_GUARD_S, so the second tap of a slow
+        double tap on Routines cannot start the routine that appears under the finger."""
+        return self.touched() and self.clock() - self._screen_since >= START_GUARD_S
 
     # ------------------------------------------------------------------ settings
 
@@ -213,7 +223,8 @@ class HomeSection:
                 return False
             return True
 
-        self.worker.run(save, lambda saved: (self._drop_notice if saved else self.add_notice)(SETTINGS_NOT_SAVED))
+        self.worker.run(save, lambda saved: self._drop_notice(SETTINGS_NOT_SAVED) if saved
+                        else self.add_notice(SETTINGS_NOT_SAVED, lasting=True))
 
 
 def _count(number: int, unit: str, rest: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Sequence, Type
 
 from kivy.lang import Builder
 from kivy.properties import ObjectProperty
-from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.ui import widgets  # noqa: F401  (registers the kiosk's widgets with the kv language)
@@ -35,7 +35,7 @@ SCREENS: Dict[str, Type[Any]] = {
 }
 
 
-class ExerciseRoot(BoxLayout):
+class ExerciseRoot(FloatLayout):
     """All the screens, the notice banner, and the tap guard, driven by one controller.
 
     Home is built at once; every other screen the first time it is shown, so the first
@@ -52,7 +52,7 @@ class ExerciseRoot(BoxLayout):
     def __init__(self, controller: KioskController, **kwargs: Any) -> None:
         super().__init__(controller=controller, **kwargs)
         self.manager = ScreenManager(transition=NoTransition())
-        self.add_widget(self.manager)
+        self.add_widget(self.manager, index=len(self.children))  # under the notice banner
         self.screen(controller.screen)
         controller.bind(screen=self._show_screen)
         self.bind(size=self._rescale)

@@ -26,6 +26,9 @@ from kiosk.ui.log_keeper import LogKeeper
 log = logging.getLogger("kiosk")
 
 STOPPED_AND_SAVED = "Session stopped and saved: "
+PAUSE_LIMIT_S = 600.0
+"""A session paused this long with no touch (Pause, or the Stop question left unanswered)
+is stopped and saved: nobody is there, and the screen may sleep again."""
 
 
 class SessionSection:
@@ -132,6 +135,10 @@ class SessionSection:
         if self._paused_to_ask:
             self._act(lambda runner: runner.toggle_pause())
         self.confirm_stop = True
+
+    def _end_long_pause(self, idle_s: float) -> None:
+        if self.in_session and self.paused and idle_s >= PAUSE_LIMIT_S:
+            self.stop()
 
     def cancel_stop(self) -> None:
         """Keep going: the session carries on where the question paused it."""

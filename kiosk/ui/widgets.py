@@ -45,10 +45,9 @@ class FitLabel(Label):
         self._fit_result: Any = None
         super().__init__(**kwargs)
         self.wanted_text, self.wanted_font_size = self.text, self.font_size
-        self.fbind("size", self._refit)
-        self.fbind("text_size", self._refit)
-        self.fbind("fit", self._refit)
-        self.fbind("min_font_size", self._refit)
+        for name in ("size", "text_size", "fit", "min_font_size", "bold", "italic", "font_name", "padding",
+                     "line_height", "markup"):
+            self.fbind(name, self._refit)  # each changes how much room the text takes
         self._refit()
 
     def on_text(self, _label: Any, text: str) -> None:
@@ -96,7 +95,7 @@ class FitLabel(Label):
         if not self.fit or self._fitting or self.width <= 1 or self.height <= 1:
             return
         key = (self.wanted_text, self.wanted_font_size, self.min_font_size, tuple(self.room()), self.bold,
-               self.italic, self.font_name, self.markup, tuple(self.text_size))
+               self.italic, self.font_name, self.markup, tuple(self.text_size), self.line_height)
         self._fitting = True
         try:
             if key == self._fit_key:

@@ -22,7 +22,7 @@ class RoutineTile(ButtonBehavior, BoxLayout):
     is_default = BooleanProperty(False)
 
     def on_release(self) -> None:
-        if self.controller is not None and self.controller.touched():
+        if self.controller is not None and self.controller.touched_to_start():
             self.controller.start(self.routine_id)
 
 
