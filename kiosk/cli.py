@@ -281,26 +281,39 @@ def cmd_log_export(ctx: Context) -> int:
     return 0
 
 
+SOME_ROWS_LEFT_OUT = 3
+"""Exit status of `kiosk log import --skip-bad` when it imported the good rows and left bad ones out."""
+
+
 def cmd_log_import(ctx: Context) -> int:
-    from kiosk.sessionlog.records_csv import CsvImportError, import_csv
+    from kiosk.sessionlog.records_csv import CsvImportError, read_csv_rows
 
     source = Path(ctx.args.file)
     try:
         with open(source, newline="", encoding="utf-8") as stream:
-            records = import_csv(stream, str(source))
+            rows = read_csv_rows(stream, str(source))
     except OSError as error:
         raise UserError(f"cannot read {source}: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise UserError(f"{source}: the file is not UTF-8 text") from None
-    except CsvImportError as error:
+    except CsvImportError as error:  # the header: nothing can be read without it
         raise UserError(str(error)) from None
+    bad = len(rows.bad_rows)
+    for problem in rows.bad_rows:  # every one, so they can all be put right at once
+        print(problem, file=ctx.err)
+    if bad and not ctx.args.skip_bad:
+        rest = (f"--skip-bad imports the other {_count(len(rows.records), 'row')}" if rows.records
+                else "no row is good")
+        raise UserError(f"{_count(bad, 'bad row')} in {source}; nothing was imported ({rest})")
     with _open_log(ctx) as log:
         try:
-            added, skipped = log.import_records(records)
+            added, skipped = log.import_records(rows.records)
         except OSError as error:
             raise CannotWrite(_write_problem(error, ctx.data_dir)) from None
-    print(f"Imported {added} sessions from {source}; skipped {skipped} already in the log.", file=ctx.out)
-    return 0
+    left_out = f"; left out {_count(bad, 'bad row')}" if bad else ""
+    print(f"Imported {added} sessions from {source}; skipped {skipped} already in the log{left_out}.",
+          file=ctx.out)
+    return SOME_ROWS_LEFT_OUT if bad else 0
 
 
 def cmd_stats(ctx: Context) -> int:
@@ -330,6 +343,11 @@ def cmd_stats(ctx: Context) -> int:
 
 
 def cmd_schema(ctx: Context) -> int:
+    if ctx.args.plan:
+        from kiosk.core.timeline import plan_json_schema
+
+        _print_json(ctx, plan_json_schema())
+        return 0
     from kiosk.core.catalog import json_schema
 
     _print_json(ctx, json_schema())
@@ -540,7 +558,10 @@ def build_parser() -> argparse.ArgumentParser:
     stats = add("stats", cmd_stats, "show daily and weekly streaks")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.add_argument("--today", metavar="YYYY-MM-DD", help="compute as if today were this date")
-    add("schema", cmd_schema, "print the JSON Schema of the library files")
+    schema = add("schema", cmd_schema, "print the JSON Schema of the library files (with --plan: of `kiosk plan "
+                 "--json`)")
+    schema.add_argument("--plan", action="store_true",
+                        help="print the JSON Schema of `kiosk plan --json` instead")
     voices = add("voices", cmd_voices, "list the voices the kiosk can speak with")
     voices.add_argument("--json", action="store_true", help="machine-readable output")
     say = add("say", cmd_say, "say a phrase with the current voice settings, or save it as a WAV")
@@ -551,7 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("routine", nargs="?", metavar="ROUTINE")
     play.add_argument("--no-voice", action="store_true", help="captions and beeps only")
     play.add_argument("--speed", type=_speed, default=1.0, metavar="N",
-                      help="for testing: run the session clock N times faster")
+                      help="run the session clock N times faster, for trying a routine quickly; the session "
+                           "is still recorded as played in full (use a scratch --data-dir to keep it out)")
 
     log = commands.add_parser("log", parents=[common], help="the session log: add, list, export, import")
     log_commands = log.add_subparsers(dest="log_command", metavar="ACTION")
@@ -567,6 +589,10 @@ def build_parser() -> argparse.ArgumentParser:
     importing = add("import", cmd_log_import, "add the sessions of a CSV export; skips ones already present",
                     log_commands)
     importing.add_argument("file", metavar="FILE.csv")
+    importing.add_argument("--skip-bad", action="store_true",
+                           help="import the good rows and name each bad one on stderr, exit status "
+                                f"{SOME_ROWS_LEFT_OUT} if any was left out (without it, one bad row "
+                                "imports nothing: exit status 2)")
     return parser
 
 

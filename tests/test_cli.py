@@ -290,3 +290,330 @@ def test_no_command_crashes_on_a_record_that_parses_but_is_impossible(
     assert "damaged" in err and "kept as" in err
     status, out, _ = run("--data-dir", str(data_dir), "log", "list", "--json")
     assert [record["local_date"] for record in json.loads(out)] == ["2026-11-20", "2026-11-21"]
+
+
+# --------------------------------------------------------------------------- the plan's JSON Schema
+
+PLAN_SCHEMA_FILE = paths.shipped_exercises_dir() / "plan.schema.json"
+
+EVERY_KIND_LIBRARY = """\
+exercises:
+  - id: every-kind
+    name: Every kind
+    instructions: Stand tall.
+    caption: Stand tall
+    duration: 30
+    sides: both
+    switch: 5
+    sets: 2
+    rest: 8
+    cues:
+      - at: 50%
+        say: Halfway there.
+      - at: 5
+        say: Breathe out.
+  - id: counted
+    name: Counted
+    instructions: Lift and lower.
+    caption: Lift and lower
+    reps: 4
+    seconds_per_rep: 4
+routines:
+  - id: everything
+    name: Everything
+    steps: [every-kind, counted]
+  - id: straight-in
+    name: Straight in
+    lead_in: 0
+    steps:
+      - exercise: every-kind
+        sides: none
+        sets: 1
+"""
+
+SCHEMA_KEYWORDS = {"$schema", "title", "description", "$defs", "$ref", "type", "properties", "required",
+                   "additionalProperties", "items", "minItems", "minimum", "minLength", "enum", "const",
+                   "oneOf"}
+"""The subset of JSON Schema the plan's schema uses, and all that `schema_errors` checks (jsonschema
+is no dependency of the tests)."""
+
+
+def schema_errors(value: object, schema: dict, root: dict, where: str = "plan") -> List[str]:
+    """Every way `value` breaks `schema`, for the keywords of SCHEMA_KEYWORDS (as draft 2020-12 means them)."""
+    if "$ref" in schema:
+        return schema_errors(value, root["$defs"][schema["$ref"].rsplit("/", 1)[1]], root, where)
+    errors: List[str] = []
+    types = schema.get("type")
+    if types is not None:
+        kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+        def fits(kind: str) -> bool:
+            if kind in ("integer", "number"):
+                return not isinstance(value, bool) and isinstance(value, int if kind == "integer" else (int, float))
+            return isinstance(value, kinds[kind])
+
+        if not any(fits(kind) for kind in ([types] if isinstance(types, str) else types)):
+            return [f"{where}: {value!r} is not {types}"]
+    if "const" in schema and value != schema["const"]:
+        errors.append(f"{where}: {value!r} is not {schema['const']!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {value!r} not in {schema['enum']}")
+    if "oneOf" in schema:
+        matching = [option for option in schema["oneOf"] if not schema_errors(value, option, root, where)]
+        if len(matching) != 1:
+            errors.append(f"{where}: {value!r} matches {len(matching)} of oneOf")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < schema.get("minimum", value):
+        errors.append(f"{where}: {value} is below {schema['minimum']}")
+    if isinstance(value, str) and len(value) < schema.get("minLength", 0):
+        errors.append(f"{where}: too short")
+    if isinstance(value, dict):
+        errors += [f"{where}: missing {key}" for key in schema.get("required", []) if key not in value]
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            if key in properties:
+                errors += schema_errors(item, properties[key], root, f"{where}.{key}")
+            elif schema.get("additionalProperties") is False:
+                errors.append(f"{where}: unknown key {key}")
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            errors.append(f"{where}: too few items")
+        for index, item in enumerate(value):
+            errors += schema_errors(item, schema.get("items", {}), root, f"{where}[{index}]")
+    return errors
+
+
+def keywords(schema: object) -> set:
+    """Every keyword used anywhere in a schema (the names under properties are not keywords)."""
+    found = set()
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            found.add(key)
+            if key in ("properties", "$defs"):
+                for sub in value.values():
+                    found |= keywords(sub)
+            elif key in ("items", "oneOf"):
+                for sub in (value if isinstance(value, list) else [value]):
+                    found |= keywords(sub)
+    return found
+
+
+def plan_schema() -> dict:
+    status, out, _ = run("schema", "--plan")
+    assert status == 0
+    return json.loads(out)
+
+
+def consts(definition: dict) -> List[str]:
+    return [option["const"] for option in definition["oneOf"]]
+
+
+@pytest.fixture
+def every_kind_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "every-kind"
+    folder.mkdir()
+    (folder / "every-kind.yaml").write_text(EVERY_KIND_LIBRARY, encoding="utf-8")
+    return folder
+
+
+def test_the_committed_plan_schema_is_what_schema_plan_prints() -> None:
+    status, out, _ = run("schema", "--plan")
+    assert status == 0
+    assert PLAN_SCHEMA_FILE.read_text(encoding="utf-8") == out, \
+        "run `kiosk schema --plan > exercises/plan.schema.json`"
+    assert PLAN_SCHEMA_FILE.parent == (paths.shipped_exercises_dir() / "library.schema.json").parent
+
+
+def test_the_plan_schema_uses_only_what_the_test_checker_checks() -> None:
+    schema = plan_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert keywords(schema) <= SCHEMA_KEYWORDS
+
+
+def test_the_plan_schema_names_every_segment_kind_and_every_cue_kind() -> None:
+    from kiosk.core.timeline import PRIORITY, SEGMENT_KINDS
+
+    defs = plan_schema()["$defs"]
+    assert consts(defs["segment"]["properties"]["kind"]) == list(SEGMENT_KINDS)
+    assert sorted(consts(defs["cue"]["properties"]["kind"])) == sorted(PRIORITY)
+    for definition in (defs["segment"]["properties"]["kind"], defs["cue"]["properties"]["kind"]):
+        assert all(option["description"] for option in definition["oneOf"])
+
+
+def test_plan_json_of_every_routine_satisfies_the_plan_schema_and_uses_all_of_it(
+        shipped_library, every_kind_dir: Path) -> None:
+    schema = plan_schema()
+    plans = []
+    for routine_id in sorted(shipped_library.routines):
+        status, out, err = run("plan", routine_id, "--json")
+        assert status == 0, err
+        plans.append(json.loads(out))
+    for routine_id in ("everything", "straight-in"):
+        status, out, err = run("--exercises", str(every_kind_dir), "plan", routine_id, "--json")
+        assert status == 0, err
+        plans.append(json.loads(out))
+    for plan in plans:
+        assert schema_errors(plan, schema, schema, plan["routine"]) == []
+        segments = plan["segments"]
+        assert segments[0]["start_s"] == 0 and segments[-1]["end_s"] == plan["total_s"]
+        assert all(a["end_s"] == b["start_s"] for a, b in zip(segments, segments[1:]))
+        for segment in segments:
+            for cue in segment["cues"]:
+                assert segment["start_s"] <= cue["at_s"] < segment["end_s"] or \
+                    (cue["kind"] == "done" and cue["at_s"] == plan["total_s"] == segment["end_s"])
+    defs = schema["$defs"]
+    assert {s["kind"] for plan in plans for s in plan["segments"]} == set(consts(defs["segment"]["properties"]["kind"]))
+    assert {c["kind"] for plan in plans for s in plan["segments"] for c in s["cues"]} == \
+        set(consts(defs["cue"]["properties"]["kind"]))
+
+
+def test_plan_json_sides_sets_and_steps_are_as_the_readme_says(every_kind_dir: Path) -> None:
+    status, out, _ = run("--exercises", str(every_kind_dir), "plan", "everything", "--json")
+    assert status == 0
+    segments = json.loads(out)["segments"]
+    first_step = [(s["kind"], s["side"], s["set"], s["sets"]) for s in segments if s["step"] == 1]
+    assert first_step == [
+        ("lead_in", "right", 1, 2),
+        ("work", "right", 1, 2), ("set_rest", "right", 2, 2), ("work", "right", 2, 2),
+        ("switch", "left", 1, 2),
+        ("work", "left", 1, 2), ("set_rest", "left", 2, 2), ("work", "left", 2, 2),
+    ]
+    second_step = [(s["kind"], s["exercise"], s["side"]) for s in segments if s["step"] == 2]
+    assert second_step == [("rest", "counted", None), ("work", "counted", None)]
+    assert [c["text"] for c in segments[-1]["cues"] if c["kind"] == "rep"] == ["2", "3", "4"]
+    status, out, _ = run("--exercises", str(every_kind_dir), "plan", "straight-in", "--json")
+    segments = json.loads(out)["segments"]
+    assert [(s["kind"], s["side"], s["set"]) for s in segments] == [("work", None, 1)]
+    assert segments[0]["cues"][0]["kind"] == "announce" and segments[0]["cues"][0]["at_s"] == 0
+
+
+@pytest.mark.parametrize("spoil, problem", [
+    (lambda plan: plan["segments"][0].update(kind="warm_up"), "matches 0 of oneOf"),
+    (lambda plan: plan["segments"][0].update(side="both"), "not in"),
+    (lambda plan: plan["segments"][0].pop("side"), "missing side"),
+    (lambda plan: plan["segments"][0].update(set=0), "below 1"),
+    (lambda plan: plan["segments"][0]["cues"][0].update(kind="shout"), "matches 0 of oneOf"),
+    (lambda plan: plan["segments"][0]["cues"][0].update(at_s=-1), "below 0"),
+    (lambda plan: plan.update(extra=1), "unknown key extra"),
+    (lambda plan: plan.update(segments=[]), "too few items"),
+])
+def test_the_checker_catches_a_plan_that_breaks_the_schema(spoil, problem: str) -> None:
+    schema = plan_schema()
+    plan = json.loads(run("plan", "--json")[1])
+    assert schema_errors(plan, schema, schema) == []
+    spoil(plan)
+    assert any(problem in error for error in schema_errors(plan, schema, schema))
+
+
+# --------------------------------------------------------------------------- import --skip-bad
+
+def mixed_csv(tmp_path: Path) -> Tuple[Path, List[str], List[str]]:
+    """A CSV of three good rows and four bad ones of different kinds; its good ids and its bad-row lines."""
+    from factories import numbered_record
+
+    from kiosk.sessionlog.records_csv import CSV_FIELDS, export_csv
+
+    stream = io.StringIO(newline="")
+    export_csv([numbered_record(n) for n in (1, 2, 3)], stream)
+    header, good_1, good_2, good_3 = stream.getvalue().splitlines()
+
+    def spoiled(row: str, **changes: str) -> str:
+        cells = row.split(",")
+        for name, value in changes.items():
+            cells[CSV_FIELDS.index(name)] = value
+        return ",".join(cells)
+
+    path = tmp_path / "mixed.csv"
+    lines = [header, good_1,
+             spoiled(good_1, id="bad-number", planned_s="ten"),
+             good_2,
+             spoiled(good_1, id="bad-short").rsplit(",", 1)[0],
+             '"a"b,' + good_1.split(",", 1)[1],
+             good_3,
+             spoiled(good_1, id="bad-pain", pain="11")]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad_rows = [f"{path}:3: column planned_s: 'ten' is not a number",
+                f"{path}:5: expected 13 fields, found 12",
+                f"{path}:6: not readable as CSV (',' expected after '\"')",
+                f"{path}:8: column pain: '11' is not a pain score from 0 to 10"]
+    return path, ["session-00001", "session-00002", "session-00003"], bad_rows
+
+
+def logged_ids(data_dir: Path) -> List[str]:
+    status, out, _ = run("--data-dir", str(data_dir), "log", "list", "--json")
+    assert status == 0
+    return [record["id"] for record in json.loads(out)]
+
+
+def test_import_with_a_bad_row_imports_nothing_names_every_bad_row_and_exits_2(
+        tmp_path: Path, data_dir: Path) -> None:
+    path, _, bad_rows = mixed_csv(tmp_path)
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(path))
+    assert status == 2 and out == ""
+    assert err.splitlines() == bad_rows + [
+        f"kiosk: error: 4 bad rows in {path}; nothing was imported (--skip-bad imports the other 3 rows)"]
+    assert logged_ids(data_dir) == []
+
+
+def test_import_skip_bad_imports_the_good_rows_once_names_the_bad_ones_and_exits_3(
+        tmp_path: Path, data_dir: Path) -> None:
+    path, good_ids, bad_rows = mixed_csv(tmp_path)
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(path), "--skip-bad")
+    assert status == 3
+    assert err.splitlines() == bad_rows
+    assert out == f"Imported 3 sessions from {path}; skipped 0 already in the log; left out 4 bad rows.\n"
+    assert sorted(logged_ids(data_dir)) == good_ids
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(path), "--skip-bad")
+    assert status == 3 and err.splitlines() == bad_rows
+    assert out == f"Imported 0 sessions from {path}; skipped 3 already in the log; left out 4 bad rows.\n"
+    assert sorted(logged_ids(data_dir)) == good_ids
+
+
+def test_import_skip_bad_of_a_clean_file_exits_0_and_of_a_bad_header_imports_nothing(
+        tmp_path: Path, data_dir: Path) -> None:
+    path, good_ids, _ = mixed_csv(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    clean = tmp_path / "clean.csv"
+    clean.write_text("\n".join(lines[i] for i in (0, 1, 3, 6)) + "\n", encoding="utf-8")
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(clean), "--skip-bad")
+    assert status == 0 and err == ""
+    assert out == f"Imported 3 sessions from {clean}; skipped 0 already in the log.\n"
+    headless = tmp_path / "headless.csv"
+    headless.write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(headless), "--skip-bad")
+    assert status == 2 and out == "" and err.startswith(f"kiosk: error: {headless}:1: the header lacks column")
+    assert sorted(logged_ids(data_dir)) == good_ids
+
+
+def test_import_of_only_bad_rows_says_no_row_is_good(tmp_path: Path, data_dir: Path) -> None:
+    path, _, bad_rows = mixed_csv(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    only_bad = tmp_path / "only-bad.csv"
+    only_bad.write_text("\n".join([lines[0], lines[2]]) + "\n", encoding="utf-8")
+    status, _, err = run("--data-dir", str(data_dir), "log", "import", str(only_bad))
+    assert status == 2
+    assert err.splitlines() == [f"{only_bad}:2: column planned_s: 'ten' is not a number",
+                                f"kiosk: error: 1 bad row in {only_bad}; nothing was imported (no row is good)"]
+
+
+# --------------------------------------------------------------------------- play --speed
+
+def test_a_sped_up_play_is_recorded_as_a_real_session_of_the_routine_length(
+        tmp_path: Path, data_dir: Path) -> None:
+    """What the README says of `kiosk play --speed`: it counts, so try routines in a scratch --data-dir."""
+    from voice_fakes import write_tiny_library
+
+    library = write_tiny_library(tmp_path / "library")
+    status, out, err = run("--data-dir", str(data_dir), "--exercises", str(library),
+                           "play", "tiny", "--no-voice", "--speed", "40")
+    assert status == 0, err
+    assert "Well done: Tiny recorded" in out
+    status, listing, _ = run("--data-dir", str(data_dir), "log", "list", "--json")
+    [record] = json.loads(listing)
+    total = json.loads(run("--exercises", str(library), "plan", "tiny", "--json")[1])["total_s"]
+    assert (record["completed"], record["source"], record["local_date"]) == (True, "cli", "2026-11-26")
+    assert record["planned_s"] == total and record["active_s"] == pytest.approx(total, abs=0.5)
+    started, ended = (dt.datetime.fromisoformat(record[key].replace("Z", "+00:00"))
+                      for key in ("started_utc", "ended_utc"))
+    assert (ended - started).total_seconds() == pytest.approx(total, abs=1)
+    status, stats, _ = run("--data-dir", str(data_dir), "stats", "--json")
+    assert json.loads(stats)["done_today"] is True

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from kiosk.cli import main
 from kiosk.core.model import SOURCES, SessionRecord
-from kiosk.sessionlog.records_csv import CSV_FIELDS, CsvImportError, export_csv, import_csv
+from kiosk.sessionlog.records_csv import CSV_FIELDS, CsvImportError, export_csv, import_csv, read_csv_rows
 from kiosk.sessionlog.store import SessionLog
 
 HEADER = ",".join(CSV_FIELDS)
@@ -155,6 +156,57 @@ def test_malformed_quoting_is_reported(bad_row: str) -> None:
 def test_a_quote_inside_an_unquoted_cell_is_kept() -> None:
     [record] = imported(HEADER + "\n" + row_with(routine='hip"s'))
     assert record.routine == 'hip"s'
+
+
+MIXED_ROWS = [  # (line the row starts on, the row, its problem or None for a good row)
+    (2, row_with(id="good-1"), None),
+    (3, row_with(id="bad-number", planned_s="ten"), "column planned_s: 'ten' is not a number"),
+    (4, row_with(id="good-2"), None),
+    (5, row_with(id="bad-short").rsplit(",", 1)[0], "expected 13 fields, found 12"),
+    (6, '"a"b,' + row_with(id="bad-quote").split(",", 1)[1], "not readable as CSV (',' expected after '\"')"),
+    (7, row_with(id=""), "column id: must not be empty"),
+    (8, row_with(id="bad-source", source="phone"),
+     "session field 'source' must be one of kiosk, cli, backfill, not 'phone'"),
+    (9, "", None),  # a blank line is no row
+    (10, row_with(id="good-3", routine='"two\nlines"'), None),
+    (12, row_with(id="bad-pain", pain="11"), "column pain: '11' is not a pain score from 0 to 10"),
+    (13, row_with(id="good-4"), None),
+]
+MIXED_FILE = "\n".join([HEADER] + [row for _, row, _ in MIXED_ROWS]) + "\n"
+
+
+def test_reading_every_row_gives_the_good_records_and_names_each_bad_row_by_its_line() -> None:
+    rows = read_csv_rows(io.StringIO(MIXED_FILE, newline=""), "log.csv")
+    assert [record.id for record in rows.records] == ["good-1", "good-2", "good-3", "good-4"]
+    assert rows.records[2].routine == "two\nlines"
+    assert [str(problem) for problem in rows.bad_rows] == [
+        f"log.csv:{line}: {problem}" for line, _, problem in MIXED_ROWS if problem]
+    assert [problem.line for problem in rows.bad_rows] == [3, 5, 6, 7, 8, 12]
+
+
+def test_import_csv_refuses_a_file_with_bad_rows_at_its_first_bad_row() -> None:
+    with pytest.raises(CsvImportError, match=r"^log\.csv:3: column planned_s: 'ten' is not a number$"):
+        imported(MIXED_FILE)
+
+
+def test_a_quote_never_closed_runs_to_the_end_and_says_so() -> None:
+    text = "\n".join([HEADER, row_with(id="good-1"), '"never closed,' + row_with(id="x").split(",", 1)[1],
+                      row_with(id="swallowed")]) + "\n"
+    rows = read_csv_rows(io.StringIO(text, newline=""), "log.csv")
+    assert [record.id for record in rows.records] == ["good-1"]
+    [problem] = rows.bad_rows
+    assert problem.line == 3
+    assert re.fullmatch(r"log\.csv:3: not readable as CSV \(.+\); the row runs on to line 4", str(problem))
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("", r"^log\.csv:1: the file is empty"),
+    (HEADER.replace(",pain", "") + "\n" + row_with(), r"^log\.csv:1: the header lacks column pain$"),
+    ('"id\n', r"^log\.csv:1: not readable as CSV"),
+])
+def test_a_bad_header_is_raised_even_when_reading_every_row(text: str, problem: str) -> None:
+    with pytest.raises(CsvImportError, match=problem):
+        read_csv_rows(io.StringIO(text, newline=""), "log.csv")
 
 
 def exactly(records: List[SessionRecord]) -> List[str]:

@@ -312,3 +312,88 @@ def crowded_cues(timeline: Timeline, words_per_minute: float = WORDS_PER_MINUTE)
             if needed > available:
                 found.append(CrowdedCue(segment.step_index, cue, needed, available))
     return tuple(found)
+
+
+SEGMENT_MEANINGS = {
+    "lead_in": "Before the first exercise: its announcement, then 3, 2, 1.",
+    "work": "One work period: one set on one side of one step.",
+    "set_rest": "The rest between two sets on the same side; `set` is the set that follows it.",
+    "switch": "The gap for changing sides (an exercise with sides: both and switch above 0); "
+              "`side` is the side that comes next.",
+    "rest": "Before each exercise after the first (rest_between): its announcement, then 3, 2, 1.",
+}
+"""What each kind of segment is, in words: `kiosk schema --plan` says it."""
+
+CUE_MEANINGS = {
+    "announce": "The exercise's name, instructions and starting side, at the start of its lead-in or rest "
+                "(at the start of its work when there is no lead-in or rest).",
+    "switch": "\"Switch to your left foot.\", at the start of the switch gap or of the second side's work.",
+    "done": "\"Well done. ...\", at the very end (at_s equals total_s).",
+    "rest": "\"Rest. Set 2 of 3 next.\", at the start of a set rest.",
+    "start": "\"Begin.\", when work starts.",
+    "halfway": "A cue of the exercise placed at 50%.",
+    "reminder": "Any other cue of the exercise, at its time into the work.",
+    "rep": "The number of each rep after the first, as it starts, for work counted in reps.",
+    "count": "3, 2, 1 before the end of timed work, a lead-in, a rest, a set rest or a switch.",
+}
+"""What each kind of cue is: the kinds of PRIORITY."""
+
+
+def plan_json_schema() -> Dict[str, Any]:
+    """`Timeline.to_json()` (what `kiosk plan --json` prints) as JSON Schema, draft 2020-12."""
+    seconds = {"type": "number", "minimum": 0}
+    counted = {"type": "integer", "minimum": 1}
+    text = {"type": "string", "minLength": 1}
+
+    def described(schema: Dict[str, Any], description: str) -> Dict[str, Any]:
+        return dict(schema, description=description)
+
+    def obj(properties: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+        return {"type": "object", "additionalProperties": False, "required": list(properties),
+                "properties": properties}
+
+    plan = obj({
+        "routine": described(text, "The routine's id."),
+        "name": described(text, "The routine's name."),
+        "total_s": described(seconds, "The length of the whole session: the end of the last segment."),
+        "segments": {
+            "type": "array", "minItems": 1, "items": {"$ref": "#/$defs/segment"},
+            "description": "The session as segments end to end: the first starts at 0, each starts where "
+                           "the one before ends, and the last ends at total_s.",
+        },
+    })
+    segment = obj({
+        "kind": {"description": "What the segment is.",
+                 "oneOf": [{"const": kind, "description": SEGMENT_MEANINGS[kind]} for kind in SEGMENT_KINDS]},
+        "exercise": described(text, "The id of the step's exercise (for a lead-in or rest: the exercise "
+                                    "it leads to)."),
+        "name": described(text, "The exercise's name."),
+        "step": described(counted, "Which step of the routine, from 1."),
+        "side": {"type": ["string", "null"], "enum": ["right", "left", None],
+                 "description": "The side worked (for a lead-in, rest or switch: the side that comes next); "
+                                "null for an exercise (or a step) with sides: none."},
+        "set": described(counted, "Which set, from 1 to sets, counted afresh on each side; 1 for a "
+                                  "lead-in, rest or switch."),
+        "sets": described(counted, "How many sets the step has on each side."),
+        "start_s": described(seconds, "When the segment starts."),
+        "end_s": described(seconds, "When the segment ends."),
+        "cues": {"type": "array", "items": {"$ref": "#/$defs/cue"},
+                 "description": "What is said in the segment, in time order: start_s <= at_s < end_s, "
+                                "except the done cue at total_s in the last segment."},
+    })
+    cue = obj({
+        "at_s": described(seconds, "When it is said."),
+        "kind": {"description": "What sort of phrase it is; when two would overlap, the less important "
+                                "one is left out (most important first here).",
+                 "oneOf": [{"const": kind, "description": CUE_MEANINGS[kind]}
+                           for kind in sorted(PRIORITY, key=lambda kind: PRIORITY[kind])]},
+        "text": described(text, "The words said, as captioned."),
+    })
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "home-exercise-kiosk plan",
+        "description": "What `kiosk plan --json` prints: a routine laid out in time. Every time (_s) is in "
+                       "seconds from the start of the session, rounded to 3 decimals.",
+        **plan,
+        "$defs": {"segment": segment, "cue": cue},
+    }

@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, TextIO, Tuple
 
 from kiosk.core.model import SessionRecord
@@ -66,23 +66,57 @@ def export_csv(records: Iterable[SessionRecord], stream: TextIO) -> None:
                         + [_extra_cell(record.extra, name) for name in extra_names])
 
 
+@dataclass(frozen=True)
+class CsvRows:
+    """What a file holds: the records of its good rows, and a problem for each bad row."""
+
+    records: List[SessionRecord]
+    bad_rows: List[CsvImportError]
+
+
 def import_csv(stream: TextIO, source_name: str) -> List[SessionRecord]:
     """Read records written by `export_csv` (or by hand); raise CsvImportError on the first bad row."""
+    rows = read_csv_rows(stream, source_name)
+    if rows.bad_rows:
+        raise rows.bad_rows[0]
+    return rows.records
+
+
+def read_csv_rows(stream: TextIO, source_name: str) -> CsvRows:
+    """Read every row, good or bad: the records of the good ones, a CsvImportError for each bad one.
+
+    A problem with the header is raised, as nothing else can be read without it. A bad row
+    is named by the line it starts on. A row that is not CSV (a stray quote) ends at the end
+    of the line the csv module gave up on, and reading goes on from the next line; a quote
+    that is never closed runs on to the end of the file, and its message says to which line.
+    """
     reader = csv.reader(stream, strict=True)
     try:
         header = next(reader, None)
-        if header is None:
-            raise CsvImportError(source_name, 1, "the file is empty; expected a header row")
-        columns, extra_columns = _check_header(header, source_name)
-        records = []
-        row_start = reader.line_num + 1
-        for row in reader:
-            if row:
-                records.append(_parse_row(row, len(header), columns, extra_columns, source_name, row_start))
-            row_start = reader.line_num + 1
     except csv.Error as error:
-        raise CsvImportError(source_name, reader.line_num, f"not readable as CSV ({error})") from None
-    return records
+        raise CsvImportError(source_name, 1, f"not readable as CSV ({error})") from None
+    if header is None:
+        raise CsvImportError(source_name, 1, "the file is empty; expected a header row")
+    columns, extra_columns = _check_header(header, source_name)
+    records: List[SessionRecord] = []
+    bad_rows: List[CsvImportError] = []
+    while True:
+        row_start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            runs_on = f"; the row runs on to line {reader.line_num}" if reader.line_num > row_start else ""
+            bad_rows.append(CsvImportError(source_name, row_start, f"not readable as CSV ({error}){runs_on}"))
+            continue
+        if not row:
+            continue
+        try:
+            records.append(_parse_row(row, len(header), columns, extra_columns, source_name, row_start))
+        except CsvImportError as problem:
+            bad_rows.append(problem)
+    return CsvRows(records, bad_rows)
 
 
 def extra_column(name: str) -> str:
