@@ -16,14 +16,17 @@ from kiosk.core.catalog import (
     CUE_FIELDS,
     EXERCISE_FIELDS,
     FILE_FIELDS,
+    ID_PATTERN,
     MAX_SECONDS,
     ROUTINE_FIELDS,
     STEP_FIELDS,
     FieldSpec,
     Library,
+    ascii_id,
     json_schema,
     load_library,
 )
+from kiosk.core.timeline import build_timeline
 from tests.factories import make_exercise, make_routine
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -330,7 +333,7 @@ def test_step_forms_and_overrides() -> None:
     assert counted.work_s == 16.0
     reps_on_timed, pace_only = library.routines["quick"].steps
     # reps with a pace on a timed exercise switches it to counted
-    assert (reps_on_timed.duration_s, reps_on_timed.reps, reps_on_timed.seconds_per_rep) == (None, 5, 4.0)
+    assert (reps_on_timed.duration_s, reps_on_timed.reps, reps_on_timed.seconds_per_rep) == (None, 6, 4.0)
     # a new pace alone keeps the exercise's reps
     assert (pace_only.reps, pace_only.seconds_per_rep, pace_only.work_s) == (10, 2.0, 20.0)
 
@@ -366,6 +369,284 @@ def test_the_hour_limit_itself_is_allowed(in_tmp: Path) -> None:
     library = load_library([in_tmp / "lib.yaml"])
     assert library.problems == ()
     assert library.exercises["hour"].duration_s == 3600.0
+
+
+# --------------------------------------------------------------------------- one run says everything
+
+MANY_MISTAKES = """\
+exercises:
+  - id: heel-raises
+    name: Heel raises
+    instructions: Stand tall holding a chair.
+    caption: Up on the toes
+    duration: 30
+  - id: Toe Taps
+    instructions: Sit and tap your toes.
+    caption: [Tap, tap]
+    duration: 30
+    sides: boht
+    colour: blue
+    tags: [foot, feet, ankel]
+    cues:
+      - at: 45
+        say: Too late.
+      - at: 100%
+        say: Also too late.
+      - at: 10
+      - at: 30
+        say: On the last second.
+routines:
+  - id: evening
+    name: Evening
+    lead_in: soon
+    rest_betwen: 10
+    steps:
+      - heel-raise
+      - exercise: heel-raises
+        sides: boht
+      - exercise: heel-raises
+        duration: 20
+        reps: 4
+      - [heel-raises]
+  - id: fine
+    name: Fine
+    default: true
+    steps: [heel-raises]
+"""
+
+
+def test_every_mistake_of_an_exercise_and_a_routine_is_reported_in_one_load(in_tmp: Path) -> None:
+    write(in_tmp, "many.yaml", MANY_MISTAKES)
+    library = load_library([in_tmp / "many.yaml"])
+    tail = "a cue in seconds must be more than 0 and less than the work period"
+    assert lines(library) == [
+        "many.yaml:7:5: exercise 'Toe Taps' is missing the required key 'name'",
+        "many.yaml:7:9: 'id' in exercise 'Toe Taps' must be a-z, 0-9, - and _ only, starting with a letter "
+        "or digit, at most 64 characters (got 'Toe Taps'); try 'toe-taps'",
+        "many.yaml:9:14: 'caption' in exercise 'Toe Taps' must be text, not a list",
+        "many.yaml:11:12: 'sides' in exercise 'Toe Taps' must be one of both, left, right, none, not 'boht'; "
+        "did you mean 'both'?",
+        "many.yaml:12:5: unknown key 'colour' in exercise 'Toe Taps' (known keys: id, name, instructions, "
+        "caption, duration, reps, seconds_per_rep, sides, limb, switch, sets, rest, cues, image, tags, safety)",
+        "many.yaml:13:18: unknown tag 'feet' in exercise 'Toe Taps' (known: foot, ankle, hip, seated, standing, floor)",
+        "many.yaml:13:24: unknown tag 'ankel' in exercise 'Toe Taps' (known: foot, ankle, hip, seated, standing, "
+        "floor); did you mean 'ankle'?",
+        # the cue is checked against the work although the exercise is wrong in other ways
+        f"many.yaml:15:9: exercise 'Toe Taps': the cue at 45 s ('Too late.') is past the end of its 30 s of work; {tail}",
+        "many.yaml:17:13: 'at' in a cue of exercise 'Toe Taps' must be more than 0% and less than 100%, not 100%",
+        "many.yaml:19:9: a cue of exercise 'Toe Taps' is missing the required key 'say'",
+        f"many.yaml:20:9: exercise 'Toe Taps': the cue at 30 s ('On the last second.') is at the very end of its "
+        f"30 s of work; {tail}",
+        "many.yaml:25:14: 'lead_in' in routine 'evening' must be a number of seconds, not 'soon'",
+        "many.yaml:26:5: unknown key 'rest_betwen' in routine 'evening'; did you mean 'rest_between'?",
+        # the steps are checked although the routine's own fields are wrong
+        "many.yaml:28:9: routine 'evening' names unknown exercise 'heel-raise'; did you mean 'heel-raises'?",
+        "many.yaml:30:16: 'sides' in a step of routine 'evening' must be one of both, left, right, none, "
+        "not 'boht'; did you mean 'both'?",
+        "many.yaml:31:9: step 'heel-raises' of routine 'evening' gives both 'duration' and 'reps'; give one",
+        "many.yaml:34:9: each step of routine 'evening' must be an exercise id or a mapping, not a list",
+    ]
+    assert list(library.exercises) == ["heel-raises"]
+    assert list(library.routines) == ["fine"], "a routine with errors is left out, like a broken exercise"
+
+
+def test_a_cue_is_checked_against_a_counted_work_period_while_other_fields_are_wrong(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", (
+        "exercises:\n"
+        "  - id: toe-taps\n"
+        "    name: Toe taps\n"
+        "    caption: Tap\n"
+        "    reps: 10\n"
+        "    seconds_per_rep: 3\n"
+        "    sets: 0\n"
+        "    cues:\n"
+        "      - at: 31\n"
+        "        say: Keep going.\n"
+    ))
+    assert lines(load_library([in_tmp / "lib.yaml"])) == [
+        "lib.yaml:2:5: exercise 'toe-taps' is missing the required key 'instructions'",
+        "lib.yaml:7:11: 'sets' in exercise 'toe-taps' must be at least 1, not 0",
+        "lib.yaml:9:9: exercise 'toe-taps': the cue at 31 s ('Keep going.') is past the end of its 30 s of work "
+        "(10 reps of 3 s); a cue in seconds must be more than 0 and less than the work period",
+    ]
+
+
+@pytest.mark.parametrize("timing", ["    duration: thirty\n", "    reps: 10\n    seconds_per_rep: fast\n"],
+                         ids=["duration", "pace"])
+def test_a_cue_is_not_judged_against_a_work_period_that_does_not_read(in_tmp: Path, timing: str) -> None:
+    write(in_tmp, "lib.yaml", (
+        "exercises:\n  - id: toe-taps\n    name: Toe taps\n    instructions: Tap.\n    caption: Tap\n"
+        + timing + "    cues:\n      - at: 3000\n        say: Late.\n"))
+    [problem] = load_library([in_tmp / "lib.yaml"]).problems
+    assert "must be a number of seconds" in problem.message
+
+
+# --------------------------------------------------------------------------- cues and step overrides
+
+OVERRIDE_LIBRARY = """\
+exercises:
+  - id: heel-slides
+    name: Heel slides
+    instructions: Lie on your back and slide one heel away.
+    caption: Slide the heel
+    duration: 40
+    cues:
+      - at: 25
+        say: Keep the back flat.
+      - at: 50%
+        say: Halfway.
+  - id: clamshells
+    name: Clamshells
+    instructions: Lie on your side and open the knees.
+    caption: Open and close
+    reps: 10
+    seconds_per_rep: 3
+    cues:
+      - at: 24
+        say: Two more.
+routines:
+  - id: other
+    name: Other
+    default: true
+    steps: [heel-slides, clamshells]
+  - id: evening-hips
+    name: Evening hips
+    steps:
+{steps}"""
+
+
+def override_library(folder: Path, steps: str) -> Library:
+    write(folder, "lib.yaml", OVERRIDE_LIBRARY.format(steps=steps))
+    return load_library([folder / "lib.yaml"])
+
+
+@pytest.mark.parametrize("steps, problem", [
+    ("      - clamshells\n      - exercise: heel-slides\n        duration: 20\n",
+     "lib.yaml:30:9: routine 'evening-hips' step 2 (heel-slides): the cue at 25 s ('Keep the back flat.') is past "
+     "the end of this step's 20 s of work"),
+    ("      - exercise: heel-slides\n        duration: 25\n",
+     "lib.yaml:29:9: routine 'evening-hips' step 1 (heel-slides): the cue at 25 s ('Keep the back flat.') is at "
+     "the very end of this step's 25 s of work"),
+    ("      - exercise: heel-slides\n        reps: 5\n        seconds_per_rep: 4\n",
+     "lib.yaml:29:9: routine 'evening-hips' step 1 (heel-slides): the cue at 25 s ('Keep the back flat.') is past "
+     "the end of this step's 20 s of work (5 reps of 4 s)"),
+    ("      - exercise: clamshells\n        reps: 6\n",
+     "lib.yaml:29:9: routine 'evening-hips' step 1 (clamshells): the cue at 24 s ('Two more.') is past "
+     "the end of this step's 18 s of work (6 reps of 3 s)"),
+    ("      - exercise: clamshells\n        seconds_per_rep: 2\n",
+     "lib.yaml:29:9: routine 'evening-hips' step 1 (clamshells): the cue at 24 s ('Two more.') is past "
+     "the end of this step's 20 s of work (10 reps of 2 s)"),
+], ids=["duration", "duration-to-the-cue", "reps-and-pace", "reps", "pace"])
+def test_a_step_override_that_leaves_no_room_for_a_cue_is_an_error_naming_the_step(
+        in_tmp: Path, steps: str, problem: str) -> None:
+    library = override_library(in_tmp, steps)
+    assert lines(library) == [problem + "; a cue in seconds must be more than 0 and less than the work period"]
+    assert list(library.routines) == ["other"], "left out, like a routine naming an unknown exercise"
+
+
+def test_every_step_that_cuts_a_cue_is_reported(in_tmp: Path) -> None:
+    library = override_library(in_tmp, "      - exercise: heel-slides\n        duration: 10\n"
+                                       "      - exercise: clamshells\n        reps: 2\n")
+    assert [(p.line, p.message.split(":")[0]) for p in library.problems] == [
+        (29, "routine 'evening-hips' step 1 (heel-slides)"), (31, "routine 'evening-hips' step 2 (clamshells)")]
+
+
+def test_overrides_that_keep_room_for_every_cue_load_and_percentages_always_fit(in_tmp: Path) -> None:
+    library = override_library(in_tmp, "      - exercise: heel-slides\n        duration: 30\n"
+                                       "      - exercise: clamshells\n        reps: 9\n")
+    assert library.problems == ()
+    heel, clam = library.routines["evening-hips"].steps
+    assert (heel.work_s, clam.work_s) == (30.0, 27.0)
+    timeline = build_timeline(library.routines["evening-hips"])
+    said = {cue.text: cue.at_s - timeline.first_work_start(0) for cue in timeline.cues
+            if cue.at_s < timeline.last_work_end(0)}
+    assert (said["Keep the back flat."], said["Halfway."]) == (25.0, 15.0)  # both cues kept in the plan
+
+
+def test_a_percentage_cue_fits_any_override(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", "exercises:\n" + exercise_yaml("heel-raises") + "    cues:\n      - at: 90%\n"
+          "        say: Last bit.\nroutines:\n  - id: brief\n    name: Brief\n    default: true\n    steps:\n"
+          "      - exercise: heel-raises\n        duration: 2\n")
+    library = load_library([in_tmp / "lib.yaml"])
+    assert library.errors == ()
+    assert library.routines["brief"].steps[0].work_s == 2.0
+
+
+def test_a_user_override_that_cuts_a_shipped_cue_is_an_error(in_tmp: Path) -> None:
+    shipped = load_library([SHIPPED])
+    exercise = next(e for e in shipped.exercises.values() if any(c.at_seconds for c in e.cues))
+    latest = max(c.at_seconds or 0 for c in exercise.cues)
+    write(in_tmp, "mine/routines.yaml", (
+        "routines:\n  - id: mine\n    name: Mine\n    steps:\n"
+        f"      - exercise: {exercise.id}\n        duration: {latest:g}\n"))
+    library = load_library([SHIPPED, in_tmp / "mine"])
+    [problem] = library.problems
+    assert problem.path == "mine/routines.yaml" and (problem.line, problem.col) == (5, 9)
+    assert problem.message.startswith(f"routine 'mine' step 1 ({exercise.id}): the cue at {latest:g} s")
+    assert f"is at the very end of this step's {latest:g} s of work" in problem.message
+    assert "mine" not in library.routines and "daily-reset" in library.routines
+
+
+@pytest.mark.parametrize("at, message", [
+    ("100%", "must be more than 0% and less than 100%, not 100%"),
+    ("0%", "must be more than 0% and less than 100%, not 0%"),
+    ("0", "must be more than 0 seconds and less than the work period, not 0"),
+    ("4000", "must be more than 0 seconds and less than the work period, not 4000"),
+    ("soon", "must be a percentage like \"50%\" (more than 0% and less than 100%) or seconds (more than 0 and "
+             "less than the work period), not 'soon'"),
+])
+def test_a_cue_time_out_of_bounds_says_the_real_bounds(in_tmp: Path, at: str, message: str) -> None:
+    write(in_tmp, "lib.yaml", "exercises:\n" + exercise_yaml("heel-raises")
+          + f"    cues:\n      - at: {at}\n        say: Hm.\n")
+    assert lines(load_library([in_tmp / "lib.yaml"])) == [
+        f"lib.yaml:8:13: 'at' in a cue of exercise 'heel-raises' {message}"]
+
+
+def test_cue_times_just_inside_the_bounds_load(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", "exercises:\n" + exercise_yaml("heel-raises") + (
+        "    cues:\n      - at: 0.5%\n        say: A.\n      - at: 99.5%\n        say: B.\n"
+        "      - at: 0.1\n        say: C.\n      - at: 29.9\n        say: D.\n"))
+    library = load_library([in_tmp / "lib.yaml"])
+    assert library.problems == ()
+    assert [(c.at_fraction, c.at_seconds) for c in library.exercises["heel-raises"].cues] == [
+        (0.005, None), (0.995, None), (None, 0.1), (None, 29.9)]
+
+
+# --------------------------------------------------------------------------- ids
+
+@pytest.mark.parametrize("written, suggested", [
+    ("einmal-hüfte", "einmal-huefte"),
+    ("Große Zehe", "grosse-zehe"),
+    ("ÜBUNG_eins", "uebung_eins"),
+    ("café  au lait", "cafe-au-lait"),
+    ("-heel-raises", "heel-raises"),
+    ("Fuß" * 30, ("fuss" * 16)),
+])
+def test_an_id_outside_a_z_names_what_is_allowed_and_suggests_its_ascii_form(
+        in_tmp: Path, written: str, suggested: str) -> None:
+    assert ascii_id(written) == suggested
+    write(in_tmp, "lib.yaml", "exercises:\n" + exercise_yaml(written, name="Mine"))
+    [problem] = load_library([in_tmp / "lib.yaml"]).problems
+    assert problem.message == (f"'id' in exercise {written!r} must be a-z, 0-9, - and _ only, starting with a letter "
+                               f"or digit, at most 64 characters (got {written!r}); try {suggested!r}")
+
+
+@pytest.mark.parametrize("written", ["🦶", "---", "heel-raises"])
+def test_no_id_is_suggested_when_there_is_no_other_ascii_form(written: str) -> None:
+    assert ascii_id(written) is None
+
+
+def test_ids_stay_ascii_in_the_loader_and_the_schema() -> None:
+    assert ID_PATTERN.match("heel_raises-2") and not ID_PATTERN.match("hüfte") and not ID_PATTERN.match("a" * 65)
+    assert json_schema()["$defs"]["exercise"]["properties"]["id"]["pattern"] == "^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def test_a_step_naming_an_id_with_accents_gets_the_suggestion_too(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", "exercises:\n" + exercise_yaml("einmal-huefte") + "routines:\n"
+          + routine_yaml("daily", ["einmal-hüfte"], default=True))
+    [problem] = load_library([in_tmp / "lib.yaml"]).problems
+    assert problem.message.startswith("'exercise' in a step of routine 'daily' must be a-z, 0-9, - and _ only")
+    assert problem.message.endswith("; try 'einmal-huefte'")
 
 
 # --------------------------------------------------------------------------- pictures

@@ -2,6 +2,8 @@
 
 Every problem is a `Problem` pointing at `path:line:col`. A broken item is left out
 and the rest of its file still loads; a broken file never stops the other files.
+Every check that can run does run, so one load reports all that can be known: a cue
+is checked against the work period whenever that reads, whatever else is wrong.
 The field tables below are the schema: the loader checks them and
 `json_schema()` renders them, so the shipped JSON Schema cannot drift from the loader.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -21,6 +24,8 @@ from kiosk.core.yamldoc import Mapping, Node, Problem, Scalar, YamlError
 
 MAX_SECONDS = 3600.0
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ID_RULE = "a-z, 0-9, - and _ only, starting with a letter or digit, at most 64 characters"
+"""What ID_PATTERN allows, in words: ids stay ASCII (they name files, topics and URLs)."""
 PERCENT_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -46,7 +51,7 @@ def _seconds(name: str, description: str, *, minimum: float = 0.0, exclusive: bo
 
 
 EXERCISE_FIELDS: Tuple[FieldSpec, ...] = (
-    FieldSpec("id", "id", "Unique id: lower-case letters, digits, - and _.", required=True),
+    FieldSpec("id", "id", f"Unique id: {ID_RULE}.", required=True),
     FieldSpec("name", "text", "Name shown on screen and spoken.", required=True),
     FieldSpec("instructions", "text", "Spoken when the exercise starts.", required=True),
     FieldSpec("caption", "text", "Short on-screen line during the exercise.", required=True),
@@ -68,13 +73,13 @@ EXERCISE_FIELDS: Tuple[FieldSpec, ...] = (
 )
 
 CUE_FIELDS: Tuple[FieldSpec, ...] = (
-    FieldSpec("at", "cue_time", "When: a percentage of the work period (\"50%\") or seconds into it.",
-              required=True),
+    FieldSpec("at", "cue_time", "When: a percentage of the work period (\"50%\"; more than 0% and less "
+              "than 100%) or seconds into it (more than 0 and less than the work period).", required=True),
     FieldSpec("say", "text", "What the voice says (and the screen shows).", required=True),
 )
 
 ROUTINE_FIELDS: Tuple[FieldSpec, ...] = (
-    FieldSpec("id", "id", "Unique id: lower-case letters, digits, - and _.", required=True),
+    FieldSpec("id", "id", f"Unique id: {ID_RULE}.", required=True),
     FieldSpec("name", "text", "Name shown on screen.", required=True),
     FieldSpec("description", "text", "One or two sentences about the routine.", default=""),
     _seconds("lead_in", "Seconds of \"Get ready\" before the first exercise.", exclusive=False,
@@ -162,6 +167,23 @@ def _kind_name(node: Node) -> str:
     return f"{value!r}"
 
 
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss",
+                              "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ẞ": "SS"})
+
+
+def ascii_id(text: str) -> Optional[str]:
+    """The id a person most likely meant, in the letters ids allow; None when there is none.
+
+    ä, ö, ü and ß are spelled out (einmal-hüfte -> einmal-huefte), other accents dropped
+    (café -> cafe), capitals lowered, and runs of anything else (spaces) become one "-".
+    """
+    spelled = unicodedata.normalize("NFKD", text.translate(_SPELLED_OUT))
+    plain = spelled.encode("ascii", "ignore").decode("ascii").lower()
+    plain = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9_-]+", "-", plain))
+    plain = plain.lstrip("-_")[:64].rstrip("-")
+    return plain if ID_PATTERN.match(plain) and plain != text else None
+
+
 def check_keys(mapping: Mapping, specs: Sequence[FieldSpec], what: str, report: Report) -> bool:
     """Unknown keys and missing required keys; True when the mapping can be read on."""
     known = [spec.name for spec in specs]
@@ -179,6 +201,13 @@ def check_keys(mapping: Mapping, specs: Sequence[FieldSpec], what: str, report: 
     return ok
 
 
+def _meant_keys(mapping: Mapping, specs: Sequence[FieldSpec]) -> Tuple[str, ...]:
+    """The known keys that the mapping's unknown keys are close enough to be suggested for."""
+    known = [spec.name for spec in specs]
+    return tuple(close for key in mapping.entries if key not in known
+                 for close in difflib.get_close_matches(key, known, n=1, cutoff=0.6))
+
+
 def read_value(spec: FieldSpec, node: Node, what: str, report: Report) -> Any:
     """Check one value against its spec; return the value, or None after an error."""
     label = f"{spec.name!r} in {what}"
@@ -188,7 +217,9 @@ def read_value(spec: FieldSpec, node: Node, what: str, report: Report) -> Any:
             return None
         value = node.value.strip()
         if spec.kind == "id" and not ID_PATTERN.match(value):
-            report.error(node, f"{label} must be lower-case letters, digits, - or _ (got {value!r})")
+            suggestion = ascii_id(value)
+            hint = f"; try {suggestion!r}" if suggestion else ""
+            report.error(node, f"{label} must be {ID_RULE} (got {value!r}){hint}")
             return None
         if spec.kind == "choice" and value not in spec.choices:
             close = difflib.get_close_matches(value, spec.choices, n=1)
@@ -229,22 +260,27 @@ def read_value(spec: FieldSpec, node: Node, what: str, report: Report) -> Any:
 
 
 def _read_fields(mapping: Mapping, specs: Sequence[FieldSpec], what: str,
-                 report: Report) -> Optional[Dict[str, Any]]:
-    """The simple fields of a mapping as a dict; None when any of them is wrong."""
-    keys_ok = check_keys(mapping, specs, what, report)
+                 report: Report) -> Tuple[Dict[str, Any], bool]:
+    """The simple fields of a mapping that read well, and whether all of them (and the keys) did.
+
+    Every field is checked even when another is wrong, so one run reports them all; the
+    values that did read let the checks between fields (a cue against the work) run too.
+    """
+    ok = check_keys(mapping, specs, what, report)
     values: Dict[str, Any] = {}
-    ok = keys_ok
     for spec in specs:
         if spec.name not in mapping.entries or spec.kind in ("cues", "steps", "tags", "list", "cue_time"):
             continue
         value = read_value(spec, mapping.entries[spec.name][1], what, report)
         if value is None:
             ok = False
-        values[spec.name] = value
-    return values if ok else None
+        else:
+            values[spec.name] = value
+    return values, ok
 
 
 def _timing_problems(values: Dict[str, Any], where: Node, what: str, report: Report) -> bool:
+    """Report what is wrong with the timing (None meaning not given); True when nothing is."""
     has_duration = values.get("duration") is not None
     has_reps = values.get("reps") is not None
     if has_duration and has_reps:
@@ -256,45 +292,98 @@ def _timing_problems(values: Dict[str, Any], where: Node, what: str, report: Rep
     if has_reps and values.get("seconds_per_rep") is None:
         report.error(where, f"{what} gives 'reps' without 'seconds_per_rep'")
         return False
-    if has_reps and values["reps"] * values["seconds_per_rep"] > MAX_SECONDS:
+    if has_reps and isinstance(values["reps"], int) and isinstance(values["seconds_per_rep"], float) \
+            and values["reps"] * values["seconds_per_rep"] > MAX_SECONDS:
         report.error(where, f"{what} lasts {values['reps'] * values['seconds_per_rep']:g} seconds per set; "
                             f"the most allowed is {MAX_SECONDS:g}")
         return False
     return True
 
 
-def _read_cues(node: Node, what: str, report: Report) -> Optional[Tuple[ExerciseCue, ...]]:
+def _exercise_timing(values: Dict[str, Any], node: Mapping, what: str, report: Report) -> Tuple[bool, bool]:
+    """Check an exercise's timing keys: (timing is right, the work period is known).
+
+    Judged by which keys are there, so a wrong value (reported on its own line) is not
+    also called missing; the work is known when the keys fit and their values read well.
+    """
+    meant = _meant_keys(node, EXERCISE_FIELDS)  # 'duraton' is reported as a typo, not also as missing
+    given = {key: values.get(key, "unreadable") for key in ("duration", "reps", "seconds_per_rep")
+             if key in node.entries or key in meant}
+    if not _timing_problems(given, node, what, report):
+        return False, False
+    if "duration" in given:
+        return True, "duration" in values
+    return True, "reps" in values and "seconds_per_rep" in values
+
+
+@dataclass
+class _RawCue:
+    """A cue as written: its time when that reads, its text when that does."""
+
+    node: Mapping
+    say: Optional[str]
+    at_fraction: Optional[float] = None
+    at_seconds: Optional[float] = None
+
+
+def _read_cues(node: Node, what: str, report: Report) -> Tuple[List[_RawCue], bool]:
+    """Every cue whose time reads (for the check against the work), and whether all are right."""
     if not isinstance(node, yamldoc.Sequence):
         report.error(node, f"'cues' in {what} must be a list, not {_kind_name(node)}")
-        return None
-    cues: List[ExerciseCue] = []
+        return [], False
+    cues: List[_RawCue] = []
     ok = True
     for item in node.items:
         if not isinstance(item, Mapping):
             report.error(item, f"each cue in {what} must be a mapping with 'at' and 'say'")
             ok = False
             continue
-        values = _read_fields(item, CUE_FIELDS, f"a cue of {what}", report)
-        if values is None:
+        values, fields_ok = _read_fields(item, CUE_FIELDS, f"a cue of {what}", report)
+        ok = ok and fields_ok
+        if "at" not in item.entries:
+            continue
+        at = _read_cue_at(item.entries["at"][1], what, report)
+        if at is None:
             ok = False
             continue
-        at_node = item.entries["at"][1]
-        at = at_node.value if isinstance(at_node, Scalar) else None
-        percent = PERCENT_PATTERN.match(at) if isinstance(at, str) else None
-        if percent:
-            fraction = float(percent.group(1)) / 100
-            if not 0 < fraction < 1:
-                report.error(at_node, f"'at' in a cue of {what} must be between 0% and 100%, not {at}")
-                ok = False
-                continue
-            cues.append(ExerciseCue(values["say"], at_fraction=fraction))
-        elif isinstance(at, (int, float)) and not isinstance(at, bool) and 0 < at <= MAX_SECONDS:
-            cues.append(ExerciseCue(values["say"], at_seconds=float(at)))
-        else:
-            report.error(at_node, f"'at' in a cue of {what} must be a percentage like \"50%\" "
-                                  f"or seconds greater than 0, not {_kind_name(at_node)}")
-            ok = False
-    return tuple(cues) if ok else None
+        cues.append(_RawCue(item, values.get("say"), *at))
+    return cues, ok
+
+
+def _read_cue_at(node: Node, what: str, report: Report) -> Optional[Tuple[Optional[float], Optional[float]]]:
+    """A cue's `at` as (fraction, seconds), or None after saying what it may be."""
+    at = node.value if isinstance(node, Scalar) else None
+    percent = PERCENT_PATTERN.match(at) if isinstance(at, str) else None
+    if percent:
+        share = float(percent.group(1))
+        if not 0 < share < 100:
+            report.error(node, f"'at' in a cue of {what} must be more than 0% and less than 100%, not {at.strip()}")
+            return None
+        return share / 100, None
+    if isinstance(at, (int, float)) and not isinstance(at, bool):
+        if not 0 < at <= MAX_SECONDS:  # NaN fails this too
+            report.error(node, f"'at' in a cue of {what} must be more than 0 seconds and less than the "
+                               f"work period, not {at:g}")
+            return None
+        return None, float(at)
+    report.error(node, f"'at' in a cue of {what} must be a percentage like \"50%\" (more than 0% and less "
+                       f"than 100%) or seconds (more than 0 and less than the work period), "
+                       f"not {_kind_name(node)}")
+    return None
+
+
+def _work_words(work_s: float, reps: Optional[int], seconds_per_rep: Optional[float]) -> str:
+    counted = f" ({reps} reps of {seconds_per_rep:g} s)" if reps is not None and seconds_per_rep else ""
+    return f"{work_s:g} s of work{counted}"
+
+
+def _cue_past_end(at_s: float, say: Optional[str], work_s: float, whose: str, work: str) -> str:
+    """The words for a cue in seconds that does not come before the end of its work period."""
+    text = say if say is None or len(say) <= 40 else say[:37].rstrip() + "..."
+    quoted = f" ({text!r})" if text else ""
+    where = "past the end" if at_s > work_s else "at the very end"
+    return (f"the cue at {at_s:g} s{quoted} is {where} of {whose} {work}; "
+            f"a cue in seconds must be more than 0 and less than the work period")
 
 
 def _read_tags(node: Node, what: str, report: Report) -> Optional[Tuple[str, ...]]:
@@ -302,16 +391,17 @@ def _read_tags(node: Node, what: str, report: Report) -> Optional[Tuple[str, ...
         report.error(node, f"'tags' in {what} must be a list, not {_kind_name(node)}")
         return None
     tags: List[str] = []
+    ok = True
     for item in node.items:
         value = item.value if isinstance(item, Scalar) else None
         if value not in TAGS:
             close = difflib.get_close_matches(str(value), TAGS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             report.error(item, f"unknown tag {_kind_name(item)} in {what} (known: {', '.join(TAGS)}){hint}")
-            return None
-        if value not in tags:
+            ok = False
+        elif value not in tags:
             tags.append(value)
-    return tuple(tags)
+    return tuple(tags) if ok else None
 
 
 @dataclass
@@ -323,40 +413,62 @@ class _RawExercise:
 
 
 @dataclass
+class _RawStep:
+    number: int
+    """Its place in the routine, from 1."""
+    node: Node
+    values: Dict[str, Any]
+    complete: bool
+    """Every field read; when not, only the exercise it names is checked."""
+
+
+@dataclass
 class _RawRoutine:
     values: Dict[str, Any]
     node: Mapping
     report: Report
-    steps: List[Tuple[Node, Dict[str, Any]]] = field(default_factory=list)
+    label: str
+    steps: List[_RawStep] = field(default_factory=list)
+    broken: bool = False
+    """A problem is already reported: it is checked on as far as it can be, never built."""
 
 
 def _read_exercise(node: Node, report: Report, media_dirs: Tuple[Path, ...]) -> Optional[_RawExercise]:
+    """The exercise, or None after reporting every problem that can be known about it."""
     if not isinstance(node, Mapping):
         report.error(node, f"each exercise must be a mapping of keys, not {_kind_name(node)}")
         return None
     what = _item_label("exercise", node)
-    values = _read_fields(node, EXERCISE_FIELDS, what, report)
-    cues: Optional[Tuple[ExerciseCue, ...]] = ()
+    values, ok = _read_fields(node, EXERCISE_FIELDS, what, report)
+    cues: List[_RawCue] = []
     tags: Optional[Tuple[str, ...]] = ()
     if "cues" in node.entries:
-        cues = _read_cues(node.entries["cues"][1], what, report)
+        cues, cues_ok = _read_cues(node.entries["cues"][1], what, report)
+        ok = ok and cues_ok
     if "tags" in node.entries:
         tags = _read_tags(node.entries["tags"][1], what, report)
-    if values is None or cues is None or tags is None or not _timing_problems(values, node, what, report):
+        ok = ok and tags is not None
+    timing_ok, work_known = _exercise_timing(values, node, what, report)
+    ok = ok and timing_ok
+    if work_known:
+        reps, pace = values.get("reps"), values.get("seconds_per_rep")
+        work_s = values["duration"] if "duration" in values else reps * pace
+        work = _work_words(work_s, None if "duration" in values else reps, pace)
+        for cue in cues:
+            if cue.at_seconds is not None and cue.at_seconds >= work_s:
+                report.error(cue.node, f"{what}: {_cue_past_end(cue.at_seconds, cue.say, work_s, 'its', work)}")
+                ok = False
+    if not ok or tags is None:
         return None
-    work_s = values.get("duration") or values["reps"] * values["seconds_per_rep"]
-    for cue, cue_node in zip(cues, node.entries.get("cues", (None, yamldoc.Sequence(0, 0)))[1].items):
-        if cue.at_seconds is not None and cue.at_seconds >= work_s:
-            report.error(cue_node, f"a cue of {what} is at {cue.at_seconds:g} s but the exercise lasts "
-                                   f"{work_s:g} s")
-            return None
     limb = values.get("limb") or ("foot" if {"foot", "ankle"} & set(tags) else "leg")
     exercise = Exercise(
         id=values["id"], name=values["name"], instructions=values["instructions"],
         caption=values["caption"], duration_s=values.get("duration"), reps=values.get("reps"),
         seconds_per_rep=values.get("seconds_per_rep"), sides=values.get("sides") or "none",
         limb=limb, switch_s=_or(values.get("switch"), 5.0), sets=values.get("sets") or 1,
-        rest_s=_or(values.get("rest"), 10.0), cues=cues, image=values.get("image"), tags=tags,
+        rest_s=_or(values.get("rest"), 10.0), image=values.get("image"), tags=tags,
+        cues=tuple(ExerciseCue(cue.say or "", at_fraction=cue.at_fraction, at_seconds=cue.at_seconds)
+                   for cue in cues),
         safety=values.get("safety"), source=f"{report.shown}:{node.line}:{node.col}",
     )
     return _RawExercise(exercise, node, report, media_dirs)
@@ -374,33 +486,33 @@ def _item_label(kind: str, node: Mapping) -> str:
 
 
 def _read_routine(node: Node, report: Report) -> Optional[_RawRoutine]:
+    """The routine as written; `broken` when a problem was reported. None if it is no mapping."""
     if not isinstance(node, Mapping):
         report.error(node, f"each routine must be a mapping of keys, not {_kind_name(node)}")
         return None
     what = _item_label("routine", node)
-    values = _read_fields(node, ROUTINE_FIELDS, what, report)
-    if values is None:
-        return None
-    raw = _RawRoutine(values, node, report)
+    values, ok = _read_fields(node, ROUTINE_FIELDS, what, report)
+    raw = _RawRoutine(values, node, report, what, broken=not ok)
+    if "steps" not in node.entries:
+        return raw  # reported by the key check
     steps_node = node.entries["steps"][1]
     if not isinstance(steps_node, yamldoc.Sequence) or not steps_node.items:
         report.error(steps_node, f"'steps' in {what} must be a list of at least one exercise")
-        return None
-    ok = True
-    for item in steps_node.items:
+        raw.broken = True
+        return raw
+    for number, item in enumerate(steps_node.items, 1):
         if isinstance(item, Scalar):
-            step_values = _read_fields(Mapping(item.line, item.col, {"exercise": (item, item)}),
-                                       STEP_FIELDS, f"a step of {what}", report)
+            step_values, step_ok = _read_fields(Mapping(item.line, item.col, {"exercise": (item, item)}),
+                                                STEP_FIELDS, f"a step of {what}", report)
         elif isinstance(item, Mapping):
-            step_values = _read_fields(item, STEP_FIELDS, f"a step of {what}", report)
+            step_values, step_ok = _read_fields(item, STEP_FIELDS, f"a step of {what}", report)
         else:
             report.error(item, f"each step of {what} must be an exercise id or a mapping, not a list")
-            step_values = None
-        if step_values is None:
-            ok = False
-            continue
-        raw.steps.append((item, step_values))
-    return raw if ok else None
+            step_values, step_ok = {}, False
+        raw.broken = raw.broken or not step_ok
+        if "exercise" in step_values:
+            raw.steps.append(_RawStep(number, item, step_values, step_ok))
+    return raw
 
 
 def _resolve_image(raw: _RawExercise) -> Exercise:
@@ -417,8 +529,13 @@ def _resolve_image(raw: _RawExercise) -> Exercise:
     return replace(raw.exercise, image=None)
 
 
-def _build_step(raw: _RawRoutine, item: Node, values: Dict[str, Any], exercise: Exercise) -> Optional[Step]:
-    what = f"step {values['exercise']!r} of routine {raw.values['id']!r}"
+THIS_STEPS = "this step's"
+
+
+def _build_step(raw: _RawRoutine, step: _RawStep, exercise: Exercise) -> Optional[Step]:
+    """The step with its overrides applied, or None after reporting each problem with it."""
+    values = step.values
+    what = f"step {values['exercise']!r} of {raw.label}"
     timing = {
         "duration": values.get("duration"), "reps": values.get("reps"),
         "seconds_per_rep": values.get("seconds_per_rep"),
@@ -429,34 +546,52 @@ def _build_step(raw: _RawRoutine, item: Node, values: Dict[str, Any], exercise: 
         timing["seconds_per_rep"] = exercise.seconds_per_rep
     if timing["duration"] is not None and values.get("reps") is None:
         timing["reps"] = timing["seconds_per_rep"] = None
-    if not _timing_problems(timing, item, what, raw.report):
+    if not _timing_problems(timing, step.node, what, raw.report):
         return None
-    return Step(
+    built = Step(
         exercise=exercise, duration_s=timing["duration"], reps=timing["reps"],
         seconds_per_rep=timing["seconds_per_rep"], sets=values.get("sets") or exercise.sets,
         rest_s=_or(values.get("rest"), exercise.rest_s), sides=values.get("sides") or exercise.sides,
     )
+    # An override can shorten the work below a cue the exercise itself has room for.
+    work = _work_words(built.work_s, built.reps, built.seconds_per_rep)
+    late = [cue for cue in exercise.cues if cue.at_seconds is not None and cue.at_seconds >= built.work_s]
+    for cue in late:
+        assert cue.at_seconds is not None
+        raw.report.error(step.node, f"{raw.label} step {step.number} ({exercise.id}): "
+                                    f"{_cue_past_end(cue.at_seconds, cue.text, built.work_s, THIS_STEPS, work)}")
+    return None if late else built
 
 
 def _build_routine(raw: _RawRoutine, exercises: Dict[str, Exercise], broken: Dict[str, str]) -> Optional[Routine]:
+    """The routine, or None after reporting every problem of its steps.
+
+    A routine already `broken` when read is checked the same way, so one run reports
+    everything, but it is never built.
+    """
     steps: List[Step] = []
-    for item, values in raw.steps:
-        exercise_id = values["exercise"]
+    ok = not raw.broken
+    for raw_step in raw.steps:
+        exercise_id = raw_step.values["exercise"]
+        item = raw_step.node
         target = item.entries["exercise"][1] if isinstance(item, Mapping) else item
         if exercise_id not in exercises:
             if exercise_id in broken:
-                raw.report.error(target, f"routine {raw.values['id']!r} uses exercise {exercise_id!r}, "
+                raw.report.error(target, f"{raw.label} uses exercise {exercise_id!r}, "
                                          f"which has errors ({broken[exercise_id]})")
             else:
                 close = difflib.get_close_matches(exercise_id, list(exercises), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raw.report.error(target, f"routine {raw.values['id']!r} names unknown exercise "
-                                         f"{exercise_id!r}{hint}")
-            return None
-        step = _build_step(raw, item, values, exercises[exercise_id])
+                raw.report.error(target, f"{raw.label} names unknown exercise {exercise_id!r}{hint}")
+            ok = False
+            continue
+        step = _build_step(raw, raw_step, exercises[exercise_id]) if raw_step.complete else None
         if step is None:
-            return None
+            ok = False
+            continue
         steps.append(step)
+    if not ok:
+        return None
     values = raw.values
     return Routine(
         id=values["id"], name=values["name"], description=values.get("description") or "",
@@ -493,6 +628,7 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
     routines: Dict[str, _RawRoutine] = {}
     overridden: Dict[str, List[_RawRoutine]] = {}
     broken_exercises: Dict[str, str] = {}
+    broken_routines: List[_RawRoutine] = []
     files: List[Path] = []
     for layer in layers:
         paths: List[Path] = []
@@ -507,7 +643,8 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
             files.append(path)
             candidates = (path.parent / "media", path.parent.parent / "media", shipped_media)
             media_dirs = tuple(dict.fromkeys(d.resolve() for d in candidates if d))
-            _load_file(path, problems, layer_exercises, layer_routines, broken_exercises, media_dirs)
+            _load_file(path, problems, layer_exercises, layer_routines, broken_exercises, broken_routines,
+                       media_dirs)
         exercises.update(layer_exercises)
         if any(raw.values.get("default") for raw in layer_routines.values()):
             for earlier in routines.values():
@@ -528,6 +665,8 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
             if routine is not None:
                 built_routines[key], built_from[key] = routine, candidate
                 break
+    for raw in broken_routines:  # never built, but its steps are checked all the same
+        _build_routine(raw, built_exercises, broken_exercises)
     _check_default(routines, built_routines, problems)
     for key, routine in built_routines.items():
         _check_room(built_from[key], routine)
@@ -537,7 +676,7 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
 def _check_room(raw: _RawRoutine, routine: Routine) -> None:
     """Warn where a spoken announcement would still be running when the work starts."""
     for crowded in crowded_cues(build_timeline(routine)):
-        item = raw.steps[crowded.step_index][0]
+        item = raw.steps[crowded.step_index].node
         where = "lead_in" if crowded.step_index == 0 else "rest_between"
         fix = f"lengthen {where} or shorten the instructions" if crowded.cue.kind == "announce" \
             else "lengthen the exercise's switch time"
@@ -568,7 +707,8 @@ def _check_default(raws: Dict[str, _RawRoutine], built: Dict[str, Routine], prob
 
 
 def _load_file(path: Path, problems: List[Problem], exercises: Dict[str, _RawExercise],
-               routines: Dict[str, _RawRoutine], broken: Dict[str, str], media_dirs: Tuple[Path, ...]) -> None:
+               routines: Dict[str, _RawRoutine], broken: Dict[str, str], broken_routines: List[_RawRoutine],
+               media_dirs: Tuple[Path, ...]) -> None:
     shown = _display(path)
     report = Report(shown, problems)
     try:
@@ -599,7 +739,9 @@ def _load_file(path: Path, problems: List[Problem], exercises: Dict[str, _RawExe
                 _add_unique(raw_exercise.exercise.id, raw_exercise, raw_exercise.node, exercises, report, "exercise")
             else:
                 raw_routine = _read_routine(item, report)
-                if raw_routine is not None:
+                if raw_routine is not None and raw_routine.broken:
+                    broken_routines.append(raw_routine)
+                elif raw_routine is not None:
                     _add_unique(raw_routine.values["id"], raw_routine, raw_routine.node, routines, report, "routine")
 
 
