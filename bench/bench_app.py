@@ -107,9 +107,11 @@ def child(kind: str, idle_s: float, session_s: float) -> None:
                 errors.append(0.0)
 
         # Every main-loop iteration is a frame; Kivy only swaps buffers when something
-        # moved, so swaps alone would count a still screen as a stall.
-        frame_event = Clock.schedule_interval(on_frame, 0)
+        # moved, so swaps alone would count a still screen as a stall. Scheduled after the
+        # session starts, so each frame it reads what the session set for that same frame
+        # (what is drawn), not the frame before.
         controller.start()
+        frame_event = Clock.schedule_interval(on_frame, 0)
 
         def end_session(_dt: float) -> None:
             frame_event.cancel()
