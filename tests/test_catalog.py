@@ -693,8 +693,26 @@ def test_an_announcement_with_too_little_rest_is_a_warning_naming_the_step(in_tm
     [warning] = library.warnings
     assert (warning.path, warning.line, warning.col) == ("lib.yaml", 17, 24)
     assert warning.message.startswith("routine 'hurried', step 2: 'Rest. Next up: Wordy one.")
-    assert "lengthen rest_between or shorten the instructions" in warning.message
+    assert '"Begin." is left out; make rest_between at least ' in warning.message
+    needed = int(warning.message.split("make rest_between at least ")[1].split()[0])
     assert "hurried" in library.routines
+    assert crowded_library(in_tmp, rest_between=needed).problems == (), "the rest it names is enough"
+    assert crowded_library(in_tmp, rest_between=needed - 1).warnings, "and a second less is not"
+
+
+def test_a_cue_the_plan_leaves_out_for_a_more_important_phrase_is_a_warning(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", (
+        "exercises:\n"
+        "  - id: late-reminder\n    name: Late reminder\n    instructions: Move slowly.\n"
+        "    caption: Slowly\n    duration: 26\n    cues:\n      - at: 25\n        say: Keep the knee soft.\n"
+        + exercise_yaml("next-one")
+        + "routines:\n" + routine_yaml("late", ["late-reminder", "next-one"], default=True)
+    ))
+    library = load_library([in_tmp / "lib.yaml"])
+    assert library.errors == ()
+    assert [w.message for w in library.warnings] == [
+        "routine 'late', step 1: the cue 'Keep the knee soft.' would be spoken over a more important phrase, "
+        "so it is left out; move it earlier"]
 
 
 def test_enough_rest_for_the_announcement_gives_no_warning(in_tmp: Path) -> None:

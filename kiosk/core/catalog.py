@@ -11,6 +11,7 @@ The field tables below are the schema: the loader checks them and
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from kiosk.core import yamldoc
 from kiosk.core.model import SIDES, TAGS, Exercise, ExerciseCue, Routine, Step
-from kiosk.core.timeline import build_timeline, crowded_cues
+from kiosk.core.timeline import build_timeline, crowded_cues, unheard_reminders
 from kiosk.core.yamldoc import Mapping, Node, Problem, Scalar, YamlError
 
 MAX_SECONDS = 3600.0
@@ -674,15 +675,21 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
 
 
 def _check_room(raw: _RawRoutine, routine: Routine) -> None:
-    """Warn where a spoken announcement would still be running when the work starts."""
+    """Warn where a spoken announcement would still be running when the work starts (so
+    "Begin." is left out), and where one of the exercise's own cues is left out of the plan."""
     for crowded in crowded_cues(build_timeline(routine)):
         item = raw.steps[crowded.step_index].node
         where = "lead_in" if crowded.step_index == 0 else "rest_between"
-        fix = f"lengthen {where} or shorten the instructions" if crowded.cue.kind == "announce" \
-            else "lengthen the exercise's switch time"
+        needed = math.ceil(crowded.needed_s)
+        fix = (f"\"Begin.\" is left out; make {where} at least {needed} or shorten the instructions"
+               if crowded.cue.kind == "announce" else f"make the exercise's switch at least {needed}")
         raw.report.warning(item, f"routine {routine.id!r}, step {crowded.step_index + 1}: "
                                  f"{crowded.cue.text!r} needs about {crowded.needed_s:.0f} s to say "
                                  f"but has {crowded.available_s:.0f} s before the exercise starts; {fix}")
+    for step_index, cue in unheard_reminders(routine):
+        raw.report.warning(raw.steps[step_index].node,
+                           f"routine {routine.id!r}, step {step_index + 1}: the cue {cue.text!r} would be "
+                           f"spoken over a more important phrase, so it is left out; move it earlier")
 
 
 def _problem_order(problem: Problem) -> Tuple[str, int, int, str]:

@@ -300,6 +300,18 @@ class CrowdedCue:
     available_s: float
 
 
+def unheard_reminders(routine: Routine) -> Tuple[Tuple[int, Cue], ...]:
+    """(step index, cue) for each of the exercises' own cues (a reminder, "Halfway") that the
+    plan leaves out because it would be spoken over a more important phrase."""
+    builder = _Builder(routine)
+    timeline = builder.build()
+    kept = {(cue.at_s, cue.kind, cue.text) for cue in timeline.cues}
+    starts = [segment.start_s for segment in timeline.segments]
+    return tuple((timeline.segments[bisect.bisect_right(starts, cue.at_s) - 1].step_index, cue)
+                 for cue in builder.candidates
+                 if cue.kind in ("reminder", "halfway") and (cue.at_s, cue.kind, cue.text) not in kept)
+
+
 def crowded_cues(timeline: Timeline, words_per_minute: float = WORDS_PER_MINUTE) -> Tuple[CrowdedCue, ...]:
     """Announcements and side switches whose estimated speech runs into the work they introduce."""
     found: List[CrowdedCue] = []
