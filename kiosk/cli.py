@@ -1,8 +1,9 @@
 """The `kiosk` command: the admin's door over SSH, and the launcher of the app.
 
 The admin commands (validate, list, plan, log, stats, schema) never import Kivy, so
-they answer quickly on a Pi. A user error is one line on stderr and exit status 2,
-never a traceback.
+they answer quickly on a Pi. A user error is one line on stderr and exit status 2 (a
+file with many problems, such as a CSV with bad rows, gets a line for each), never a
+traceback.
 """
 
 from __future__ import annotations
