@@ -158,3 +158,22 @@ def test_a_long_folder_keeps_its_first_part_and_its_end() -> None:
                                                 f"{ELLIPSIS}/mine"]
     assert shortened_paths("~/x/mine") == ["~/x/mine", f"~/{ELLIPSIS}/mine", f"{ELLIPSIS}/mine"]
     assert shortened_paths("exercises") == ["exercises"]
+
+
+def test_the_settings_files_problems_are_listed_too(tmp_path: Path, data_dir: Path) -> None:
+    from kiosk.config import load_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text("weekly_goal: [5]\nvolume: loud\n", encoding="utf-8")
+    settings, problems = load_settings(config)
+    assert len(problems) == 2
+    kiosk = Kiosk(library_with(tmp_path / "mine", good=GOOD), data_dir, settings=settings)
+    try:
+        kiosk.controller.settings_problems = problems  # as `kiosk run` hands them over
+        go_to_exercise_files(kiosk)
+        shown = shown_text(kiosk)
+        assert "The settings file" in shown
+        assert "config.yaml, line 1" in shown and "config.yaml, line 2" in shown
+        assert "whole number" in shown
+    finally:
+        kiosk.close()

@@ -97,12 +97,15 @@ def build_controller(options: AppOptions, settings: Settings, settings_problems:
                                  clock=clock,
                                  speaker_factory=lambda chosen: make_speaker(chosen, media_dir=media,
                                                                             cache_dir=cache, clock=clock))
+    controller.settings_problems = tuple(settings_problems)
     for problem in settings_problems:
         log.warning("%s", problem)
     if settings_problems:
         first = settings_problems[0]
         # Said whole on the screen: a touch-only user cannot run `kiosk validate`.
-        controller.add_notice(f"{Path(first.path).name}, line {first.line}: {first.message}")  # it says what is used
+        more = f" (and {len(settings_problems) - 1} more)" if len(settings_problems) > 1 else ""
+        controller.add_notice(f"{Path(first.path).name}, line {first.line}: {first.message.rstrip('.')}{more}. "
+                              f"See Settings, Exercise files.")
     return controller
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Set, Tuple
 
 from kivy.clock import Clock
 from kivy.event import EventDispatcher
@@ -28,6 +28,7 @@ from kiosk.config import Settings
 from kiosk.core.catalog import Library
 from kiosk.core.clockcheck import local_now, read_boot_id, read_clock
 from kiosk.core.model import SessionRecord
+from kiosk.core.yamldoc import Problem
 from kiosk.core.session_view import SessionView
 from kiosk.core.speaker import SilentSpeaker, Speaker
 from kiosk.core.streaks import StreakStats
@@ -107,6 +108,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         super().__init__(**kwargs)
         self.library = library
         self.settings = settings
+        self.settings_problems: Tuple[Problem, ...] = ()
+        """The settings file's problems, for the Exercise files screen (set by `build_controller`)."""
         self.data_dir = data_dir
         self.config_path = config_path
         self.clock = clock

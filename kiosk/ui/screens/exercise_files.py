@@ -44,6 +44,8 @@ class FilesReport:
     exercises: int
     routines: int
     files: int
+    settings_problems: Tuple[ProblemLine, ...] = ()
+    """The settings file's own problems: listed here too, the one place a touch-only user reads them."""
 
     @property
     def loaded_text(self) -> str:
@@ -100,7 +102,8 @@ def folders_read(files: Sequence[Path]) -> Tuple[Path, ...]:
                  if not any(other != folder and other in folder.parents for other in folders))
 
 
-def files_report(library: Library, *, home: Optional[Path] = None, cwd: Optional[Path] = None) -> FilesReport:
+def files_report(library: Library, *, home: Optional[Path] = None, cwd: Optional[Path] = None,
+                 settings_problems: Sequence[Problem] = ()) -> FilesReport:
     """The library's problems, errors first and then by file and line, and what loaded from where.
 
     A problem's path is as the loader printed it (relative to the working folder when under it);
@@ -121,7 +124,8 @@ def files_report(library: Library, *, home: Optional[Path] = None, cwd: Optional
     return FilesReport(problems=tuple(line_of(problem) for problem in ordered),
                        folders=tuple(shown_folder(folder, home) for folder in folders_read(library.files)),
                        exercises=len(library.exercises), routines=len(library.routines),
-                       files=len(library.files))
+                       files=len(library.files),
+                       settings_problems=tuple(line_of(problem) for problem in settings_problems))
 
 
 NOTE_HEIGHT = {"heading": 50, "good": 50, "folder": 36}
@@ -140,11 +144,16 @@ def report_rows(report: FilesReport, scale: float, portrait: bool) -> List[Dict[
 
     rows = [note(report.loaded_text, "heading"), note(report.problems_text, "good" if not report.problems
                                                       else "heading")]
-    for problem in report.problems:
-        rows.append({"viewclass": "ProblemRow", "scale": scale, "portrait": portrait, "error": problem.error,
-                     "title": f"{problem.file}, line {problem.line}",
-                     "message": problem.message if problem.error else f"Warning: {problem.message}",
-                     "folder": problem.folder, "height": PROBLEM_HEIGHT[portrait] * scale})
+    def problem_row(problem: ProblemLine) -> Dict[str, Any]:
+        return {"viewclass": "ProblemRow", "scale": scale, "portrait": portrait, "error": problem.error,
+                "title": f"{problem.file}, line {problem.line}",
+                "message": problem.message if problem.error else f"Warning: {problem.message}",
+                "folder": problem.folder, "height": PROBLEM_HEIGHT[portrait] * scale}
+
+    rows.extend(problem_row(problem) for problem in report.problems)
+    if report.settings_problems:
+        rows.append(note("The settings file (the default is used for each of these):", "heading"))
+        rows.extend(problem_row(problem) for problem in report.settings_problems)
     rows.append(note("Folders read:", "heading"))
     rows.extend({"viewclass": "FolderNote", "path": folder, "scale": scale, "height": NOTE_HEIGHT["folder"] * scale}
                 for folder in report.folders)
@@ -201,7 +210,8 @@ class ExerciseFilesScreen(KioskScreen):
     """The FilesReport of the controller's library (which does not change while the kiosk runs)."""
 
     def on_controller(self, _screen: Any, controller: Any) -> None:
-        self.report = files_report(controller.library) if controller is not None else None
+        self.report = files_report(controller.library, settings_problems=controller.settings_problems) \
+            if controller is not None else None
 
     @staticmethod
     def rows(report: Optional[FilesReport], scale: float, portrait: bool) -> List[Dict[str, Any]]:
