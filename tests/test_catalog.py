@@ -711,8 +711,8 @@ def test_a_cue_the_plan_leaves_out_for_a_more_important_phrase_is_a_warning(in_t
     library = load_library([in_tmp / "lib.yaml"])
     assert library.errors == ()
     assert [w.message for w in library.warnings] == [
-        "routine 'late', step 1: the cue 'Keep the knee soft.' would be spoken over a more important phrase, "
-        "so it is left out; move it earlier"]
+        "routine 'late', step 1 (late-reminder): the cue 'Keep the knee soft.' would be spoken over "
+        "'Rest. Next up: Next one. Move slowly.', so it is left out; move it earlier"]
 
 
 def test_enough_rest_for_the_announcement_gives_no_warning(in_tmp: Path) -> None:
@@ -813,3 +813,72 @@ def test_library_files_satisfy_the_schema(path: Path) -> None:
 def test_the_schema_rejects_what_the_loader_rejects(name: str) -> None:
     schema = json_schema()
     assert _schema_errors(yamldoc.to_plain(yamldoc.read_document(BROKEN / name)), schema, schema, name) != []
+
+
+def test_a_users_exercise_whose_cue_a_shipped_routines_override_cuts_keeps_the_routine(in_tmp: Path) -> None:
+    """The shipped 'full-foot-to-hip' gives calf-stretch 25 s; a user's calf-stretch with a cue at 30 s
+    must not make the shipped routine vanish, and the warning names the user's own file."""
+    shipped = load_library([SHIPPED])
+    [step_number] = [number for number, step in enumerate(shipped.routines["full-foot-to-hip"].steps, 1)
+                     if step.exercise.id == "calf-stretch"]
+    write(in_tmp / "mine", "calf.yaml", (
+        "exercises:\n  - id: calf-stretch\n    name: Calf stretch\n    instructions: Lean on the wall.\n"
+        "    caption: Lean\n    duration: 45\n    cues:\n      - at: 30\n        say: Breathe out.\n"))
+    library = load_library([SHIPPED, in_tmp / "mine"])
+    assert library.errors == ()
+    assert "full-foot-to-hip" in library.routines
+    [warning] = [w for w in library.warnings if "calf-stretch" in w.message]
+    assert warning.path == "mine/calf.yaml"
+    assert warning.message.startswith("exercise 'calf-stretch': the cue at 30 s ('Breathe out.') is past the end "
+                                      f"of the 25 s of work that routine 'full-foot-to-hip' step {step_number} gives it")
+    assert warning.message.endswith("the cue is left out there")
+    plan = build_timeline(library.routines["full-foot-to-hip"])
+    assert "Breathe out." not in [cue.text for cue in plan.cues]
+
+
+@pytest.mark.parametrize("timing", ["reps: 10\n    seconds_per_rep: 3\n    duraton: 30",
+                                    "duration: 30\n    rep: 10"])
+def test_a_mistyped_key_beside_a_whole_timing_is_only_a_typo(in_tmp: Path, timing: str) -> None:
+    write(in_tmp, "lib.yaml", "exercises:\n  - id: typo-a\n    name: Typo\n    instructions: Move.\n"
+                              f"    caption: Move\n    {timing}\n")
+    library = load_library([in_tmp / "lib.yaml"])
+    assert len(library.errors) == 1, lines(library)
+    assert "unknown key" in library.errors[0].message and "did you mean" in library.errors[0].message
+
+
+def test_a_set_rest_too_short_for_its_phrase_is_a_warning(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", (
+        "exercises:\n  - id: quick-sets\n    name: Quick sets\n    instructions: Move.\n    caption: Move\n"
+        "    duration: 20\n    sets: 3\n    rest: 2\n"
+        + "routines:\n" + routine_yaml("sets", ["quick-sets"], default=True)))
+    library = load_library([in_tmp / "lib.yaml"])
+    assert library.errors == ()
+    [warning] = library.warnings
+    assert "'Rest. Set 2 of 3 next.'" in warning.message
+    assert warning.message.endswith('"Begin." is left out; make the rest between sets at least 3')
+
+
+def test_a_cue_pushed_out_by_begin_is_told_to_move_later_once_for_every_set(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", (
+        "exercises:\n  - id: early-reminder\n    name: Early reminder\n    instructions: Move slowly.\n"
+        "    caption: Slowly\n    duration: 30\n    sets: 2\n    rest: 10\n"
+        "    cues:\n      - at: 0.5\n        say: Keep the knee soft.\n"
+        + "routines:\n" + routine_yaml("early", ["early-reminder"], default=True)))
+    library = load_library([in_tmp / "lib.yaml"])
+    assert [w.message for w in library.warnings] == [
+        "routine 'early', step 1 (early-reminder): the cue 'Keep the knee soft.' would be spoken over "
+        "'Begin.', so it is left out; move it later (2 times)"]
+
+
+def test_a_step_with_another_key_wrong_is_still_checked_against_its_cues(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", (
+        "exercises:\n  - id: wall-sit\n    name: Wall sit\n    instructions: Sit against the wall.\n"
+        "    caption: Sit\n    duration: 40\n    cues:\n      - at: 25\n        say: Breathe.\n"
+        "routines:\n  - id: sits\n    name: Sits\n    default: true\n"
+        "    steps:\n      - exercise: wall-sit\n        duration: 20\n        sets: 0\n"))
+    library = load_library([in_tmp / "lib.yaml"])
+    messages = [p.message for p in library.errors]
+    assert any("'sets'" in m for m in messages), messages
+    assert any("the cue at 25 s ('Breathe.') is past the end of this step's 20 s of work" in m
+               for m in messages), messages
+    assert "sits" not in library.routines

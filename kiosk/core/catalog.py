@@ -307,9 +307,12 @@ def _exercise_timing(values: Dict[str, Any], node: Mapping, what: str, report: R
     Judged by which keys are there, so a wrong value (reported on its own line) is not
     also called missing; the work is known when the keys fit and their values read well.
     """
-    meant = _meant_keys(node, EXERCISE_FIELDS)  # 'duraton' is reported as a typo, not also as missing
+    present = {key for key in ("duration", "reps", "seconds_per_rep") if key in node.entries}
+    whole = "duration" in present or {"reps", "seconds_per_rep"} <= present
+    # 'duraton' is reported as a typo, not also as missing; beside a whole timing it is only a typo
+    meant = () if whole else _meant_keys(node, EXERCISE_FIELDS)
     given = {key: values.get(key, "unreadable") for key in ("duration", "reps", "seconds_per_rep")
-             if key in node.entries or key in meant}
+             if key in present or key in meant}
     if not _timing_problems(given, node, what, report):
         return False, False
     if "duration" in given:
@@ -432,6 +435,8 @@ class _RawRoutine:
     steps: List[_RawStep] = field(default_factory=list)
     broken: bool = False
     """A problem is already reported: it is checked on as far as it can be, never built."""
+    layer: int = 0
+    """Which layer of the library it came from: 0 is the shipped one, the user's follow."""
 
 
 def _read_exercise(node: Node, report: Report, media_dirs: Tuple[Path, ...]) -> Optional[_RawExercise]:
@@ -533,8 +538,15 @@ def _resolve_image(raw: _RawExercise) -> Exercise:
 THIS_STEPS = "this step's"
 
 
-def _build_step(raw: _RawRoutine, step: _RawStep, exercise: Exercise) -> Optional[Step]:
-    """The step with its overrides applied, or None after reporting each problem with it."""
+def _build_step(raw: _RawRoutine, step: _RawStep, exercise: Exercise,
+                replaced_by: Optional[_RawExercise] = None) -> Optional[Step]:
+    """The step with its overrides applied, or None after reporting each problem with it.
+
+    `replaced_by`: the exercise comes from a later layer than the routine (a user's own
+    version of an exercise a shipped routine uses). Its cue that the routine's override
+    cuts is then a warning on the user's exercise, and the step goes on without that cue:
+    the user cannot fix the routine's file, and the routine must not vanish.
+    """
     values = step.values
     what = f"step {values['exercise']!r} of {raw.label}"
     timing = {
@@ -559,12 +571,19 @@ def _build_step(raw: _RawRoutine, step: _RawStep, exercise: Exercise) -> Optiona
     late = [cue for cue in exercise.cues if cue.at_seconds is not None and cue.at_seconds >= built.work_s]
     for cue in late:
         assert cue.at_seconds is not None
-        raw.report.error(step.node, f"{raw.label} step {step.number} ({exercise.id}): "
-                                    f"{_cue_past_end(cue.at_seconds, cue.text, built.work_s, THIS_STEPS, work)}")
-    return None if late else built
+        if replaced_by is not None:
+            said = _cue_past_end(cue.at_seconds, cue.text, built.work_s, "the", work).split(";")[0]
+            replaced_by.report.warning(replaced_by.node, (
+                f"exercise {exercise.id!r}: {said} that {raw.label} step {step.number} gives it; "
+                f"the cue is left out there"))
+        else:
+            raw.report.error(step.node, f"{raw.label} step {step.number} ({exercise.id}): "
+                                        f"{_cue_past_end(cue.at_seconds, cue.text, built.work_s, THIS_STEPS, work)}")
+    return None if late and replaced_by is None else built
 
 
-def _build_routine(raw: _RawRoutine, exercises: Dict[str, Exercise], broken: Dict[str, str]) -> Optional[Routine]:
+def _build_routine(raw: _RawRoutine, exercises: Dict[str, Exercise], broken: Dict[str, str],
+                   raw_exercises: Optional[Dict[str, Tuple[_RawExercise, int]]] = None) -> Optional[Routine]:
     """The routine, or None after reporting every problem of its steps.
 
     A routine already `broken` when read is checked the same way, so one run reports
@@ -586,8 +605,15 @@ def _build_routine(raw: _RawRoutine, exercises: Dict[str, Exercise], broken: Dic
                 raw.report.error(target, f"{raw.label} names unknown exercise {exercise_id!r}{hint}")
             ok = False
             continue
-        step = _build_step(raw, raw_step, exercises[exercise_id]) if raw_step.complete else None
-        if step is None:
+        source, layer = (raw_exercises or {}).get(exercise_id, (None, raw.layer))
+        later = source if layer > raw.layer else None
+        node_keys = raw_step.node.entries if isinstance(raw_step.node, Mapping) else {}
+        timing_reads = all(key in raw_step.values for key in ("duration", "reps", "seconds_per_rep")
+                           if key in node_keys)
+        # A step with another key wrong is still checked against its exercise's cues when its
+        # timing reads (one run says everything), but it is never built.
+        step = _build_step(raw, raw_step, exercises[exercise_id], later) if timing_reads else None
+        if step is None or not raw_step.complete:
             ok = False
             continue
         steps.append(step)
@@ -631,7 +657,8 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
     broken_exercises: Dict[str, str] = {}
     broken_routines: List[_RawRoutine] = []
     files: List[Path] = []
-    for layer in layers:
+    exercise_layers: Dict[str, int] = {}
+    for layer_number, layer in enumerate(layers):
         paths: List[Path] = []
         for root in ([layer] if isinstance(layer, Path) else list(layer)):
             if not root.exists():
@@ -640,6 +667,7 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
             paths.extend(library_files(root))
         layer_exercises: Dict[str, _RawExercise] = {}
         layer_routines: Dict[str, _RawRoutine] = {}
+        broken_before = len(broken_routines)
         for path in paths:
             files.append(path)
             candidates = (path.parent / "media", path.parent.parent / "media", shipped_media)
@@ -647,6 +675,9 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
             _load_file(path, problems, layer_exercises, layer_routines, broken_exercises, broken_routines,
                        media_dirs)
         exercises.update(layer_exercises)
+        exercise_layers.update(dict.fromkeys(layer_exercises, layer_number))
+        for raw_routine in [*layer_routines.values(), *broken_routines[broken_before:]]:
+            raw_routine.layer = layer_number
         if any(raw.values.get("default") for raw in layer_routines.values()):
             for earlier in routines.values():
                 earlier.values["default"] = False
@@ -658,16 +689,17 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
         routines.update(layer_routines)
 
     built_exercises = {key: _resolve_image(raw) for key, raw in exercises.items()}
+    sources = {key: (raw, exercise_layers[key]) for key, raw in exercises.items()}
     built_routines: Dict[str, Routine] = {}
     built_from: Dict[str, _RawRoutine] = {}
     for key, raw in routines.items():
         for candidate in [raw] + overridden.get(key, [])[::-1]:
-            routine = _build_routine(candidate, built_exercises, broken_exercises)
+            routine = _build_routine(candidate, built_exercises, broken_exercises, sources)
             if routine is not None:
                 built_routines[key], built_from[key] = routine, candidate
                 break
     for raw in broken_routines:  # never built, but its steps are checked all the same
-        _build_routine(raw, built_exercises, broken_exercises)
+        _build_routine(raw, built_exercises, broken_exercises, sources)
     _check_default(routines, built_routines, problems)
     for key, routine in built_routines.items():
         _check_room(built_from[key], routine)
@@ -677,19 +709,30 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
 def _check_room(raw: _RawRoutine, routine: Routine) -> None:
     """Warn where a spoken announcement would still be running when the work starts (so
     "Begin." is left out), and where one of the exercise's own cues is left out of the plan."""
+    told = set()
     for crowded in crowded_cues(build_timeline(routine)):
+        if (crowded.step_index, crowded.cue.kind) in told:
+            continue  # once per step: the same phrase before every set or side says nothing new
+        told.add((crowded.step_index, crowded.cue.kind))
         item = raw.steps[crowded.step_index].node
         where = "lead_in" if crowded.step_index == 0 else "rest_between"
         needed = math.ceil(crowded.needed_s)
-        fix = (f"\"Begin.\" is left out; make {where} at least {needed} or shorten the instructions"
-               if crowded.cue.kind == "announce" else f"make the exercise's switch at least {needed}")
+        fix = {"announce": f"\"Begin.\" is left out; make {where} at least {needed} or shorten the instructions",
+               "switch": f"\"Begin.\" is left out; make the exercise's switch at least {needed}",
+               "rest": f"\"Begin.\" is left out; make the rest between sets at least {needed}"}[crowded.cue.kind]
         raw.report.warning(item, f"routine {routine.id!r}, step {crowded.step_index + 1}: "
                                  f"{crowded.cue.text!r} needs about {crowded.needed_s:.0f} s to say "
                                  f"but has {crowded.available_s:.0f} s before the exercise starts; {fix}")
-    for step_index, cue in unheard_reminders(routine):
-        raw.report.warning(raw.steps[step_index].node,
-                           f"routine {routine.id!r}, step {step_index + 1}: the cue {cue.text!r} would be "
-                           f"spoken over a more important phrase, so it is left out; move it earlier")
+    unheard: Dict[Tuple[int, str, str], int] = {}
+    for step_index, cue, over in unheard_reminders(routine):
+        way = "later" if over.at_s <= cue.at_s else "earlier"
+        key = (step_index, cue.text, f"{over.text!r}, so it is left out; move it {way}")
+        unheard[key] = unheard.get(key, 0) + 1
+    for (step_index, text, outcome), times in unheard.items():
+        step = routine.steps[step_index]
+        raw.report.warning(raw.steps[step_index].node, (
+            f"routine {routine.id!r}, step {step_index + 1} ({step.exercise.id}): the cue {text!r} would be "
+            f"spoken over {outcome}" + (f" ({times} times)" if times > 1 else "")))
 
 
 def _problem_order(problem: Problem) -> Tuple[str, int, int, str]:

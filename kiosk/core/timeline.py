@@ -300,24 +300,34 @@ class CrowdedCue:
     available_s: float
 
 
-def unheard_reminders(routine: Routine) -> Tuple[Tuple[int, Cue], ...]:
-    """(step index, cue) for each of the exercises' own cues (a reminder, "Halfway") that the
-    plan leaves out because it would be spoken over a more important phrase."""
+def unheard_reminders(routine: Routine) -> Tuple[Tuple[int, Cue, Cue], ...]:
+    """(step index, cue, the phrase it would be spoken over) for each of the exercises' own
+    cues (a reminder, "Halfway") that the plan leaves out."""
     builder = _Builder(routine)
     timeline = builder.build()
     kept = {(cue.at_s, cue.kind, cue.text) for cue in timeline.cues}
     starts = [segment.start_s for segment in timeline.segments]
-    return tuple((timeline.segments[bisect.bisect_right(starts, cue.at_s) - 1].step_index, cue)
-                 for cue in builder.candidates
-                 if cue.kind in ("reminder", "halfway") and (cue.at_s, cue.kind, cue.text) not in kept)
+    found = []
+    for cue in builder.candidates:
+        if cue.kind not in ("reminder", "halfway") or (cue.at_s, cue.kind, cue.text) in kept:
+            continue
+        end = cue.at_s + speech_seconds(cue.text)
+        # What pushed it out: the most important kept phrase it would overlap.
+        over = min((other for other in timeline.cues
+                    if cue.at_s < other.at_s + speech_seconds(other.text) and other.at_s < end),
+                   key=lambda other: PRIORITY[other.kind], default=None)
+        if over is not None:
+            found.append((timeline.segments[bisect.bisect_right(starts, cue.at_s) - 1].step_index, cue, over))
+    return tuple(found)
 
 
 def crowded_cues(timeline: Timeline, words_per_minute: float = WORDS_PER_MINUTE) -> Tuple[CrowdedCue, ...]:
-    """Announcements and side switches whose estimated speech runs into the work they introduce."""
+    """Announcements, side switches and set rests whose estimated speech runs into the work
+    they introduce (pushing out its "Begin.")."""
     found: List[CrowdedCue] = []
     for segment in timeline.segments:
         for cue in segment.cues:
-            if cue.kind not in ("announce", "switch"):
+            if cue.kind not in ("announce", "switch", "rest"):
                 continue
             needed = speech_seconds(cue.text, words_per_minute)
             available = segment.end_s - cue.at_s if segment.kind != "work" else 0.0
