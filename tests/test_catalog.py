@@ -882,3 +882,15 @@ def test_a_step_with_another_key_wrong_is_still_checked_against_its_cues(in_tmp:
     assert any("the cue at 25 s ('Breathe.') is past the end of this step's 20 s of work" in m
                for m in messages), messages
     assert "sits" not in library.routines
+
+
+def test_a_pace_alone_on_a_timed_exercise_is_a_warning_not_silence(in_tmp: Path) -> None:
+    write(in_tmp, "lib.yaml", (
+        "exercises:\n" + exercise_yaml("timed-one", duration=40)
+        + "routines:\n  - id: paced\n    name: Paced\n    default: true\n"
+        "    steps:\n      - exercise: timed-one\n        seconds_per_rep: 3\n"))
+    library = load_library([in_tmp / "lib.yaml"])
+    assert library.errors == ()
+    [warning] = library.warnings
+    assert "'seconds_per_rep' without 'reps' changes nothing" in warning.message
+    assert library.routines["paced"].steps[0].work_s == 40

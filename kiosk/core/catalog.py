@@ -558,6 +558,10 @@ def _build_step(raw: _RawRoutine, step: _RawStep, exercise: Exercise,
     if timing["reps"] is not None and timing["seconds_per_rep"] is None:
         timing["seconds_per_rep"] = exercise.seconds_per_rep
     if timing["duration"] is not None and values.get("reps") is None:
+        if values.get("seconds_per_rep") is not None:
+            raw.report.warning(step.node, f"{raw.label} step {step.number} ({exercise.id}): 'seconds_per_rep' "
+                                          f"without 'reps' changes nothing, as {exercise.id!r} is timed by "
+                                          f"'duration'; give 'reps' too, or leave it out")
         timing["reps"] = timing["seconds_per_rep"] = None
     if not _timing_problems(timing, step.node, what, raw.report):
         return None
