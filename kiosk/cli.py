@@ -291,7 +291,7 @@ def cmd_log_import(ctx: Context) -> int:
 
     source = Path(ctx.args.file)
     try:
-        with open(source, newline="", encoding="utf-8") as stream:
+        with open(source, newline="", encoding="utf-8-sig") as stream:  # a spreadsheet may start with a BOM
             rows = read_csv_rows(stream, str(source))
     except OSError as error:
         raise UserError(f"cannot read {source}: {error.strerror or error}") from None
@@ -312,7 +312,7 @@ def cmd_log_import(ctx: Context) -> int:
         except OSError as error:
             raise CannotWrite(_write_problem(error, ctx.data_dir)) from None
     left_out = f"; left out {_count(bad, 'bad row')}" if bad else ""
-    print(f"Imported {added} sessions from {source}; skipped {skipped} already in the log{left_out}.",
+    print(f"Imported {_count(added, 'session')} from {source}; skipped {skipped} already in the log{left_out}.",
           file=ctx.out)
     return SOME_ROWS_LEFT_OUT if bad else 0
 

@@ -420,7 +420,16 @@ def test_the_committed_plan_schema_is_what_schema_plan_prints() -> None:
     assert status == 0
     assert PLAN_SCHEMA_FILE.read_text(encoding="utf-8") == out, \
         "run `kiosk schema --plan > exercises/plan.schema.json`"
-    assert PLAN_SCHEMA_FILE.parent == (paths.shipped_exercises_dir() / "library.schema.json").parent
+
+
+@pytest.mark.parametrize("schema_file", [PLAN_SCHEMA_FILE, paths.shipped_exercises_dir() / "library.schema.json"])
+def test_the_readme_links_to_the_committed_schema_file(schema_file: Path) -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    targets = re.findall(r"\]\(([^)\s]*" + re.escape(schema_file.name) + r")\)", readme.read_text(encoding="utf-8"))
+    assert targets, f"the README has no link to {schema_file.name}"
+    for target in targets:
+        linked = readme.parent / target
+        assert linked.is_file() and linked.samefile(schema_file), f"the README links to {target}, not {schema_file}"
 
 
 def test_the_plan_schema_uses_only_what_the_test_checker_checks() -> None:
@@ -593,6 +602,56 @@ def test_import_of_only_bad_rows_says_no_row_is_good(tmp_path: Path, data_dir: P
     assert status == 2
     assert err.splitlines() == [f"{only_bad}:2: column planned_s: 'ten' is not a number",
                                 f"kiosk: error: 1 bad row in {only_bad}; nothing was imported (no row is good)"]
+
+
+def test_import_skip_bad_reads_on_after_a_quote_never_closed(tmp_path: Path, data_dir: Path) -> None:
+    """The rows after a quote that is never closed are rows of their own, not part of the bad one."""
+    path, good_ids, _ = mixed_csv(tmp_path)
+    header, good_1, _, good_2, _, _, good_3, _ = path.read_text(encoding="utf-8").splitlines()
+    runaway = tmp_path / "runaway.csv"
+    runaway.write_text("\n".join([header, good_1, '"never closed,' + good_1.split(",", 1)[1], good_2, good_3])
+                       + "\n", encoding="utf-8")
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(runaway))
+    assert status == 2 and out == ""
+    assert err.splitlines() == [
+        f"{runaway}:3: not readable as CSV (a quote is never closed)",
+        f"kiosk: error: 1 bad row in {runaway}; nothing was imported (--skip-bad imports the other 3 rows)"]
+    assert logged_ids(data_dir) == []
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(runaway), "--skip-bad")
+    assert status == 3
+    assert err.splitlines() == [f"{runaway}:3: not readable as CSV (a quote is never closed)"]
+    assert out == f"Imported 3 sessions from {runaway}; skipped 0 already in the log; left out 1 bad row.\n"
+    assert sorted(logged_ids(data_dir)) == good_ids
+
+
+def test_import_skip_bad_of_a_quote_never_closed_in_the_last_row_imports_the_rows_before_it(
+        tmp_path: Path, data_dir: Path) -> None:
+    path, good_ids, _ = mixed_csv(tmp_path)
+    header, good_1 = path.read_text(encoding="utf-8").splitlines()[:2]
+    last = tmp_path / "last.csv"
+    last.write_text("\n".join([header, good_1, '"never closed,' + good_1.split(",", 1)[1]]) + "\n",
+                    encoding="utf-8")
+    status, out, err = run("--data-dir", str(data_dir), "log", "import", str(last), "--skip-bad")
+    assert status == 3
+    assert err.splitlines() == [f"{last}:3: not readable as CSV (a quote is never closed)"]
+    assert out == f"Imported 1 session from {last}; skipped 0 already in the log; left out 1 bad row.\n"
+    assert logged_ids(data_dir) == good_ids[:1]
+
+
+def test_import_accepts_the_byte_order_mark_a_spreadsheet_saves(tmp_path: Path, data_dir: Path) -> None:
+    for day in ("2026-11-20", "2026-11-21"):
+        run("--data-dir", str(data_dir), "log", "add", "--date", day)
+    backup = tmp_path / "backup.csv"
+    assert run("--data-dir", str(data_dir), "log", "export", "--csv", "-o", str(backup))[0] == 0
+    with_bom = tmp_path / "from-a-spreadsheet.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + backup.read_bytes())
+    new_card = tmp_path / "new-card"
+    status, out, err = run("--data-dir", str(new_card), "log", "import", str(with_bom))
+    assert (status, err) == (0, "")
+    assert out == f"Imported 2 sessions from {with_bom}; skipped 0 already in the log.\n"
+    _, old, _ = run("--data-dir", str(data_dir), "log", "list", "--json")
+    _, new, _ = run("--data-dir", str(new_card), "log", "list", "--json")
+    assert json.loads(new) == json.loads(old) and len(json.loads(new)) == 2
 
 
 # --------------------------------------------------------------------------- play --speed

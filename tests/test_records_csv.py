@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List
@@ -18,7 +17,8 @@ from hypothesis import strategies as st
 
 from kiosk.cli import main
 from kiosk.core.model import SOURCES, SessionRecord
-from kiosk.sessionlog.records_csv import CSV_FIELDS, CsvImportError, export_csv, import_csv, read_csv_rows
+from kiosk.sessionlog.records_csv import (CSV_FIELDS, CsvImportError, CsvRows, export_csv, import_csv,
+                                         read_csv_rows)
 from kiosk.sessionlog.store import SessionLog
 
 HEADER = ",".join(CSV_FIELDS)
@@ -189,14 +189,51 @@ def test_import_csv_refuses_a_file_with_bad_rows_at_its_first_bad_row() -> None:
         imported(MIXED_FILE)
 
 
-def test_a_quote_never_closed_runs_to_the_end_and_says_so() -> None:
-    text = "\n".join([HEADER, row_with(id="good-1"), '"never closed,' + row_with(id="x").split(",", 1)[1],
-                      row_with(id="swallowed")]) + "\n"
-    rows = read_csv_rows(io.StringIO(text, newline=""), "log.csv")
-    assert [record.id for record in rows.records] == ["good-1"]
-    [problem] = rows.bad_rows
-    assert problem.line == 3
-    assert re.fullmatch(r"log\.csv:3: not readable as CSV \(.+\); the row runs on to line 4", str(problem))
+def never_closed(record_id: str) -> str:
+    """A row whose first cell opens a quote that nothing closes."""
+    return '"never closed,' + row_with(id=record_id).split(",", 1)[1]
+
+
+def read_rows(*rows: str, end: str = "\n") -> CsvRows:
+    return read_csv_rows(io.StringIO("\n".join([HEADER, *rows]) + end, newline=""), "log.csv")
+
+
+def test_the_rows_after_a_quote_never_closed_are_read_as_rows_of_their_own() -> None:
+    rows = read_rows(row_with(id="good-1"), never_closed("x"), row_with(id="good-2"), row_with(id="good-3"))
+    assert [record.id for record in rows.records] == ["good-1", "good-2", "good-3"]
+    assert [str(problem) for problem in rows.bad_rows] == [
+        "log.csv:3: not readable as CSV (a quote is never closed)"]
+
+
+@pytest.mark.parametrize("end", ["\n", ""])
+def test_a_quote_never_closed_in_the_last_row_leaves_out_that_row_alone(end: str) -> None:
+    rows = read_rows(row_with(id="good-1"), row_with(id="good-2"), never_closed("x"), end=end)
+    assert [record.id for record in rows.records] == ["good-1", "good-2"]
+    assert [str(problem) for problem in rows.bad_rows] == [
+        "log.csv:4: not readable as CSV (a quote is never closed)"]
+
+
+def test_a_quote_closed_only_by_a_later_row_loses_no_good_row_and_later_lines_keep_their_numbers() -> None:
+    rows = read_rows(row_with(id="good-1"),                       # line 2
+                     never_closed("x"),                           # 3: its quote ends at line 5's first quote
+                     row_with(id="good-2"),                       # 4
+                     row_with(id="good-3", routine='"two\nlines"'),  # 5 and 6
+                     never_closed("y"),                           # 7: never closed, to the end
+                     row_with(id="good-4"),                       # 8
+                     row_with(id="bad-pain", pain="11"),          # 9
+                     row_with(id="good-5"))                       # 10
+    assert [record.id for record in rows.records] == ["good-1", "good-2", "good-3", "good-4", "good-5"]
+    assert rows.records[2].routine == "two\nlines"
+    assert [str(problem) for problem in rows.bad_rows] == [
+        ("log.csv:3: not readable as CSV "
+         "(',' expected after '\"', on line 5: a quoted cell of this row runs on to there)"),
+        "log.csv:7: not readable as CSV (a quote is never closed)",
+        "log.csv:9: column pain: '11' is not a pain score from 0 to 10"]
+
+
+def test_import_csv_refuses_a_file_with_a_quote_never_closed() -> None:
+    with pytest.raises(CsvImportError, match=r"^log\.csv:3: not readable as CSV \(a quote is never closed\)$"):
+        imported("\n".join([HEADER, row_with(id="good-1"), never_closed("x"), row_with(id="good-2")]) + "\n")
 
 
 @pytest.mark.parametrize("text, problem", [

@@ -86,13 +86,15 @@ def read_csv_rows(stream: TextIO, source_name: str) -> CsvRows:
     """Read every row, good or bad: the records of the good ones, a CsvImportError for each bad one.
 
     A problem with the header is raised, as nothing else can be read without it. A bad row
-    is named by the line it starts on. A row that is not CSV (a stray quote) ends at the end
-    of the line the csv module gave up on, and reading goes on from the next line; a quote
-    that is never closed runs on to the end of the file, and its message says to which line.
+    is named by the line it starts on. A row that is not CSV (a stray quote, or a quote
+    never closed) is that line alone: reading goes on from the next physical line, so the
+    rows a runaway quote would have swallowed are read as rows of their own and a good one
+    among them is not lost. (A quoted cell that rightly spans lines in a row that is not CSV
+    leaves its other lines to be named as bad rows too.)
     """
-    reader = csv.reader(stream, strict=True)
+    lines = _Lines(stream)
     try:
-        header = next(reader, None)
+        header = next(csv.reader(lines, strict=True), None)
     except csv.Error as error:
         raise CsvImportError(source_name, 1, f"not readable as CSV ({error})") from None
     if header is None:
@@ -100,15 +102,18 @@ def read_csv_rows(stream: TextIO, source_name: str) -> CsvRows:
     columns, extra_columns = _check_header(header, source_name)
     records: List[SessionRecord] = []
     bad_rows: List[CsvImportError] = []
+    reader = csv.reader(lines, strict=True)
     while True:
-        row_start = reader.line_num + 1
+        row_start = lines.start_row()
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as error:
-            runs_on = f"; the row runs on to line {reader.line_num}" if reader.line_num > row_start else ""
-            bad_rows.append(CsvImportError(source_name, row_start, f"not readable as CSV ({error}){runs_on}"))
+            problem = f"not readable as CSV ({_csv_problem(error, lines)})"
+            bad_rows.append(CsvImportError(source_name, row_start, problem))
+            lines.read_again_after_first()
+            reader = csv.reader(lines, strict=True)  # afresh: nothing of the bad row is carried over
             continue
         if not row:
             continue
@@ -117,6 +122,67 @@ def read_csv_rows(stream: TextIO, source_name: str) -> CsvRows:
         except CsvImportError as problem:
             bad_rows.append(problem)
     return CsvRows(records, bad_rows)
+
+
+class _Lines:
+    """The physical lines of a stream, as the csv module reads them, with a way back.
+
+    It keeps the lines of the row being read, so that when that row is not CSV all its lines
+    but the first can be read again.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = iter(stream)
+        self._again: List[str] = []  # lines to read again, the next one last
+        self._row: List[str] = []  # lines of the row being read
+        self._before_row = 0  # lines before the row being read
+        self.reached_end = False  # whether reading the row ran into the end of the stream
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            line = self._again.pop()
+        else:
+            try:
+                line = next(self._stream)
+            except StopIteration:
+                self.reached_end = True
+                raise
+        self._row.append(line)
+        return line
+
+    def start_row(self) -> int:
+        """Begin a row; the line it starts on."""
+        self._before_row += len(self._row)
+        self._row = []
+        self.reached_end = False
+        return self._before_row + 1
+
+    @property
+    def row_lines(self) -> int:
+        """How many lines of the row being read have been read."""
+        return len(self._row)
+
+    @property
+    def last_line(self) -> int:
+        """The last line read of the row being read."""
+        return self._before_row + len(self._row)
+
+    def read_again_after_first(self) -> None:
+        """Take back every line of the row being read but its first; the next row starts after that."""
+        self._again.extend(reversed(self._row[1:]))
+        self._row = self._row[:1]
+
+
+def _csv_problem(error: csv.Error, lines: _Lines) -> str:
+    """What the csv module found wrong with a row, and where when it is not on the row's first line."""
+    if lines.reached_end:  # in strict mode the end of the file is wrong only inside quotes
+        return "a quote is never closed"
+    if lines.row_lines > 1:
+        return f"{error}, on line {lines.last_line}: a quoted cell of this row runs on to there"
+    return str(error)
 
 
 def extra_column(name: str) -> str:
