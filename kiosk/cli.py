@@ -260,7 +260,7 @@ def cmd_log_list(ctx: Context) -> int:
             (" (clock?)" if r.clock_unverified else "")
         pain = f"  pain {r.pain}" if r.pain is not None else ""
         print(f"{r.local_date}  {r.routine:<24} {state:<8} {_clock(r.active_s):>6}  {r.source}{pain}", file=ctx.out)
-    print(f"{len(records)} sessions", file=ctx.out)
+    print(_count(len(records), "session"), file=ctx.out)
     return 0
 
 
@@ -276,7 +276,7 @@ def cmd_log_export(ctx: Context) -> int:
                 export_csv(records, stream)
         except OSError as error:
             raise UserError(f"cannot write {target}: {error.strerror or error}") from None
-        print(f"Exported {len(records)} sessions to {target}.", file=ctx.err)
+        print(f"Exported {_count(len(records), 'session')} to {target}.", file=ctx.err)
     else:
         export_csv(records, ctx.out)
     return 0
