@@ -894,3 +894,19 @@ def test_a_pace_alone_on_a_timed_exercise_is_a_warning_not_silence(in_tmp: Path)
     [warning] = library.warnings
     assert "'seconds_per_rep' without 'reps' changes nothing" in warning.message
     assert library.routines["paced"].steps[0].work_s == 40
+
+
+@pytest.mark.parametrize("kind", ["exercise", "routine"])
+def test_an_id_used_twice_is_reported_even_when_its_first_copy_is_broken(in_tmp: Path, kind: str) -> None:
+    if kind == "exercise":
+        text = ("exercises:\n  - id: twice\n    name: Twice\n    instructions: Move.\n    caption: Move\n"
+                "    duration: -5\n" + exercise_yaml("twice") + "routines:\n" + routine_yaml("r", ["twice"], default=True))
+    else:
+        text = ("exercises:\n" + exercise_yaml("one") + "routines:\n"
+                "  - id: r-two\n    name: R two\n    lead_in: -1\n    steps: [one]\n"
+                + routine_yaml("r-two", ["one"], default=True))
+    write(in_tmp, "lib.yaml", text)
+    library = load_library([in_tmp / "lib.yaml"])
+    duplicates = [p for p in library.errors if "is already defined at lib.yaml:" in p.message]
+    assert len(duplicates) == 1, lines(library)
+    assert f"{kind} id " in duplicates[0].message

@@ -672,12 +672,13 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
         layer_exercises: Dict[str, _RawExercise] = {}
         layer_routines: Dict[str, _RawRoutine] = {}
         broken_before = len(broken_routines)
+        taken: Dict[Tuple[str, str], str] = {}  # (kind, id) -> where, for good and broken items alike
         for path in paths:
             files.append(path)
             candidates = (path.parent / "media", path.parent.parent / "media", shipped_media)
             media_dirs = tuple(dict.fromkeys(d.resolve() for d in candidates if d))
             _load_file(path, problems, layer_exercises, layer_routines, broken_exercises, broken_routines,
-                       media_dirs)
+                       media_dirs, taken)
         exercises.update(layer_exercises)
         exercise_layers.update(dict.fromkeys(layer_exercises, layer_number))
         for raw_routine in [*layer_routines.values(), *broken_routines[broken_before:]]:
@@ -762,7 +763,7 @@ def _check_default(raws: Dict[str, _RawRoutine], built: Dict[str, Routine], prob
 
 def _load_file(path: Path, problems: List[Problem], exercises: Dict[str, _RawExercise],
                routines: Dict[str, _RawRoutine], broken: Dict[str, str], broken_routines: List[_RawRoutine],
-               media_dirs: Tuple[Path, ...]) -> None:
+               media_dirs: Tuple[Path, ...], taken: Dict[Tuple[str, str], str]) -> None:
     shown = _display(path)
     report = Report(shown, problems)
     try:
@@ -785,18 +786,20 @@ def _load_file(path: Path, problems: List[Problem], exercises: Dict[str, _RawExe
             continue
         for item in items.items:
             before = len(problems)
+            first_of_its_id = _claim(item, key[:-1], taken, report)
             if key == "exercises":
                 raw_exercise = _read_exercise(item, report, media_dirs)
                 if raw_exercise is None:
-                    _note_broken(item, broken, problems[before:])
-                    continue
-                _add_unique(raw_exercise.exercise.id, raw_exercise, raw_exercise.node, exercises, report, "exercise")
+                    if first_of_its_id:
+                        _note_broken(item, broken, problems[before:])
+                elif first_of_its_id:
+                    exercises[raw_exercise.exercise.id] = raw_exercise
             else:
                 raw_routine = _read_routine(item, report)
                 if raw_routine is not None and raw_routine.broken:
                     broken_routines.append(raw_routine)
-                elif raw_routine is not None:
-                    _add_unique(raw_routine.values["id"], raw_routine, raw_routine.node, routines, report, "routine")
+                elif raw_routine is not None and first_of_its_id:
+                    routines[raw_routine.values["id"]] = raw_routine
 
 
 def _note_broken(item: Node, broken: Dict[str, str], new_problems: Sequence[Problem]) -> None:
@@ -807,14 +810,21 @@ def _note_broken(item: Node, broken: Dict[str, str], new_problems: Sequence[Prob
             broken[id_node.value] = f"{first.path}:{first.line}"
 
 
-def _add_unique(item_id: str, raw: Any, node: Mapping, seen: Dict[str, Any], report: Report, kind: str) -> None:
-    if item_id in seen:
-        first = seen[item_id]
-        id_node = node.entries["id"][1]
-        report.error(id_node, f"{kind} id {item_id!r} is already defined at "
-                              f"{first.report.shown}:{first.node.line}; ids must be unique")
-        return
-    seen[item_id] = raw
+def _claim(item: Node, kind: str, taken: Dict[Tuple[str, str], str], report: Report) -> bool:
+    """Note the item's id as used in this layer; False, after an error, if the layer has it already.
+
+    Broken items claim their id too, so a second copy is reported even when the first has
+    a problem of its own."""
+    id_node = item.entries.get("id", (None, None))[1] if isinstance(item, Mapping) else None
+    if not isinstance(id_node, Scalar) or not isinstance(id_node.value, str) or not id_node.value.strip():
+        return True
+    item_id = id_node.value.strip()
+    if (kind, item_id) in taken:
+        report.error(id_node, f"{kind} id {item_id!r} is already defined at {taken[kind, item_id]}; "
+                              f"ids must be unique")
+        return False
+    taken[kind, item_id] = f"{report.shown}:{item.line}"
+    return True
 
 
 # --------------------------------------------------------------------------- schema
