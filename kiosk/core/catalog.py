@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from kiosk.core import yamldoc
 from kiosk.core.model import SIDES, TAGS, Exercise, ExerciseCue, Routine, Step
-from kiosk.core.timeline import build_timeline, crowded_cues, unheard_reminders
+from kiosk.core.timeline import crowded_cues, plan_with_left_out, unheard_reminders
 from kiosk.core.yamldoc import Mapping, Node, Problem, Scalar, YamlError
 
 MAX_SECONDS = 3600.0
@@ -714,8 +714,9 @@ def load_library(layers: Sequence[Union[Path, Sequence[Path]]],
 def _check_room(raw: _RawRoutine, routine: Routine) -> None:
     """Warn where a spoken announcement would still be running when the work starts (so
     "Begin." is left out), and where one of the exercise's own cues is left out of the plan."""
+    timeline, left_out = plan_with_left_out(routine)
     told = set()
-    for crowded in crowded_cues(build_timeline(routine)):
+    for crowded in crowded_cues(timeline):
         if (crowded.step_index, crowded.cue.kind) in told:
             continue  # once per step: the same phrase before every set or side says nothing new
         told.add((crowded.step_index, crowded.cue.kind))
@@ -729,7 +730,7 @@ def _check_room(raw: _RawRoutine, routine: Routine) -> None:
                                  f"{crowded.cue.text!r} needs about {crowded.needed_s:.0f} s to say "
                                  f"but has {crowded.available_s:.0f} s before the exercise starts; {fix}")
     unheard: Dict[Tuple[int, str, str], int] = {}
-    for step_index, cue, over in unheard_reminders(routine):
+    for step_index, cue, over in unheard_reminders(timeline, left_out):
         way = "later" if over.at_s <= cue.at_s else "earlier"
         key = (step_index, cue.text, f"{over.text!r}, so it is left out; move it {way}")
         unheard[key] = unheard.get(key, 0) + 1

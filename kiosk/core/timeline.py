@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from kiosk.core.model import Cue, Routine, Segment, Step
 
@@ -300,16 +300,22 @@ class CrowdedCue:
     available_s: float
 
 
-def unheard_reminders(routine: Routine) -> Tuple[Tuple[int, Cue, Cue], ...]:
-    """(step index, cue, the phrase it would be spoken over) for each of the exercises' own
-    cues (a reminder, "Halfway") that the plan leaves out."""
+def plan_with_left_out(routine: Routine) -> Tuple[Timeline, Tuple[Cue, ...]]:
+    """The routine's timeline, and the cues that were meant for it but left out (spoken over
+    a more important phrase): built once, for the loader's checks."""
     builder = _Builder(routine)
     timeline = builder.build()
     kept = {(cue.at_s, cue.kind, cue.text) for cue in timeline.cues}
+    return timeline, tuple(cue for cue in builder.candidates if (cue.at_s, cue.kind, cue.text) not in kept)
+
+
+def unheard_reminders(timeline: Timeline, left_out: Sequence[Cue]) -> Tuple[Tuple[int, Cue, Cue], ...]:
+    """(step index, cue, the phrase it would be spoken over) for each of the exercises' own
+    cues (a reminder, "Halfway") among those `plan_with_left_out` left out."""
     starts = [segment.start_s for segment in timeline.segments]
     found = []
-    for cue in builder.candidates:
-        if cue.kind not in ("reminder", "halfway") or (cue.at_s, cue.kind, cue.text) in kept:
+    for cue in left_out:
+        if cue.kind not in ("reminder", "halfway"):
             continue
         end = cue.at_s + speech_seconds(cue.text)
         # What pushed it out: the most important kept phrase it would overlap.
