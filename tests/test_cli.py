@@ -163,11 +163,17 @@ def test_log_add_rejects_bad_and_future_dates(data_dir: Path) -> None:
     assert status == 2 and "no routine 'nope'" in err
 
 
-def test_export_then_import_into_a_new_card_and_again(data_dir: Path, tmp_path: Path) -> None:
+def two_sessions_exported(data_dir: Path, tmp_path: Path) -> Path:
+    """Two sessions back-filled into `data_dir`, exported as CSV; the file's path."""
     for day in ("2026-11-20", "2026-11-21"):
         run("--data-dir", str(data_dir), "log", "add", "--date", day)
     backup = tmp_path / "backup.csv"
     assert run("--data-dir", str(data_dir), "log", "export", "--csv", "-o", str(backup))[0] == 0
+    return backup
+
+
+def test_export_then_import_into_a_new_card_and_again(data_dir: Path, tmp_path: Path) -> None:
+    backup = two_sessions_exported(data_dir, tmp_path)
     new_card = tmp_path / "new-card"
     status, out, _ = run("--data-dir", str(new_card), "log", "import", str(backup))
     assert status == 0 and "Imported 2 sessions" in out
@@ -639,10 +645,7 @@ def test_import_skip_bad_of_a_quote_never_closed_in_the_last_row_imports_the_row
 
 
 def test_import_accepts_the_byte_order_mark_a_spreadsheet_saves(tmp_path: Path, data_dir: Path) -> None:
-    for day in ("2026-11-20", "2026-11-21"):
-        run("--data-dir", str(data_dir), "log", "add", "--date", day)
-    backup = tmp_path / "backup.csv"
-    assert run("--data-dir", str(data_dir), "log", "export", "--csv", "-o", str(backup))[0] == 0
+    backup = two_sessions_exported(data_dir, tmp_path)
     with_bom = tmp_path / "from-a-spreadsheet.csv"
     with_bom.write_bytes(b"\xef\xbb\xbf" + backup.read_bytes())
     new_card = tmp_path / "new-card"
