@@ -9,8 +9,9 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, List, Optional
 
 import pytest
+from staged_host import StagedHost
 
-from kiosk.pi import install
+from kiosk.pi import install, network_dropin
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEM_UNIT = REPO / "systemd/system/home-exercise-kiosk.service"
@@ -60,6 +61,34 @@ def run(argv: List[str], env: Optional[Dict[str, str]] = None) -> "subprocess.Co
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
 
 
+def exposure(result: "subprocess.CompletedProcess[str]") -> float:
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    return float(match.group(1))
+
+
+# The broker three ways: by address, by name (its addresses and the DNS servers), on this machine.
+MQTT_BROKERS = {
+    "address": ("192.168.1.20", {}),
+    "name": ("broker.lan", {"broker.lan": ["192.168.1.20", "fd00::20"]}),
+    "localhost": ("localhost", {}),
+}
+
+
+def staged_console_with_mqtt(root: Path, broker: str) -> Path:
+    """The console set-up installed into `root` (StagedHost) with MQTT on: its network drop-in."""
+    host, names = MQTT_BROKERS[broker]
+    settings = root / install.SETTINGS.relative_to("/")
+    settings.parent.mkdir(parents=True)
+    settings.write_text(f"mqtt:\n  host: {host}\n")
+    (root / "etc").mkdir()
+    (root / "etc/resolv.conf").write_text("nameserver 192.168.1.1\nnameserver fe80::1%wlan0\n")
+    assert install.main(["--root", str(root), "--source", str(REPO)], host=StagedHost(root, names=names)) == 0
+    dropin = root / install.MQTT_DROPIN.relative_to("/")
+    assert "IPAddressAllow=" in dropin.read_text(encoding="utf-8")
+    return dropin
+
+
 # --------------------------------------------------------------------------- systemd's checks
 
 def test_system_unit_passes_systemd_analyze_verify(systemd_analyze: str, tmp_path: Path) -> None:
@@ -73,6 +102,40 @@ def test_system_unit_passes_systemd_analyze_verify(systemd_analyze: str, tmp_pat
     app.chmod(0o755)
     result = run([systemd_analyze, "verify", f"--root={root}", "--man=no", install.UNIT])
     assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("broker", sorted(MQTT_BROKERS))
+def test_system_unit_with_the_mqtt_dropin_passes_systemd_analyze_verify(systemd_analyze: str, tmp_path: Path,
+                                                                         broker: str) -> None:
+    root = tmp_path / "pi"
+    dropin = staged_console_with_mqtt(root, broker)
+    shutil.copytree(host_unit_dir(), root / "usr/lib/systemd/system", symlinks=True)
+    app = root / "opt/home-exercise-kiosk/venv/bin/kiosk"
+    app.parent.mkdir(parents=True)
+    app.write_text("#!/bin/sh\n")
+    app.chmod(0o755)
+    result = run([systemd_analyze, "verify", f"--root={root}", "--man=no", install.UNIT])
+    assert (result.returncode, result.stderr) == (0, "")
+    # verify reads the drop-in too: a key it does not know there is reported.
+    dropin.write_text(dropin.read_text() + "KioskTestNoSuchKey=1\n")
+    result = run([systemd_analyze, "verify", f"--root={root}", "--man=no", install.UNIT])
+    assert f"{dropin}:" in result.stderr and "KioskTestNoSuchKey" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("broker", sorted(MQTT_BROKERS))
+def test_system_unit_exposure_with_the_mqtt_dropin_is_at_most_2_5(systemd_analyze: str, tmp_path: Path,
+                                                                  broker: str) -> None:
+    """The unit as systemd loads it from the installed tree (--root), the drop-in applied."""
+    root = tmp_path / "pi"
+    staged_console_with_mqtt(root, broker)
+    result = run([systemd_analyze, "security", "--offline=yes", f"--root={root}",
+                  f"--threshold={int(EXPOSURE_LIMIT * 10)}", install.UNIT])
+    score = exposure(result)
+    opened = [line for line in result.stdout.splitlines() if line.startswith("✗ PrivateNetwork=")]
+    assert opened, "the drop-in was not applied: " + result.stdout
+    assert score <= EXPOSURE_LIMIT, f"exposure {score} with the MQTT drop-in ({broker}):\n{result.stdout}"
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(f"systemd-analyze security with the MQTT drop-in ({broker}): {score}")
 
 
 def test_user_unit_passes_systemd_analyze_verify(systemd_analyze: str, tmp_path: Path) -> None:
@@ -98,10 +161,7 @@ def test_user_unit_passes_systemd_analyze_verify(systemd_analyze: str, tmp_path:
 def test_system_unit_exposure_is_at_most_2_5(systemd_analyze: str) -> None:
     result = run([systemd_analyze, "security", "--offline=yes", f"--threshold={int(EXPOSURE_LIMIT * 10)}",
                   str(SYSTEM_UNIT)])
-    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
-    assert match, result.stdout + result.stderr
-    exposure = float(match.group(1))
-    assert exposure <= EXPOSURE_LIMIT, result.stdout
+    assert exposure(result) <= EXPOSURE_LIMIT, result.stdout
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -220,3 +280,19 @@ def test_the_autostart_entry_hands_over_the_display_and_starts_the_user_unit() -
     assert "systemctl --user import-environment DISPLAY WAYLAND_DISPLAY" in entry["Exec"]
     assert entry["Exec"].endswith(f'exec systemctl --user start {install.UNIT}"')
     assert "'" not in entry["Exec"], "desktop entries quote with double quotes only"
+
+
+def test_the_user_unit_lets_the_app_reach_an_mqtt_broker() -> None:
+    """A user service cannot filter IP addresses (that needs the system manager) nor, without a
+    user namespace, have a network of its own: the desktop set-up needs no drop-in for MQTT,
+    only the Internet socket families."""
+    service = directives(USER_UNIT)["Service"]
+    families = service["RestrictAddressFamilies"][0].split()
+    assert {"AF_UNIX", "AF_INET", "AF_INET6"} <= set(families)
+    assert "AF_PACKET" not in families
+    assert not {"PrivateNetwork", "IPAddressDeny", "IPAddressAllow"} & set(service)
+
+
+def test_the_system_unit_names_the_installers_network_dropin() -> None:
+    assert network_dropin.FILE_NAME in SYSTEM_UNIT.read_text(encoding="utf-8")
+    assert install.MQTT_DROPIN.parent.name == f"{install.UNIT}.d"

@@ -5,8 +5,10 @@ Two set-ups: `console` (Pi OS Lite: a system service on tty1 as the user `kiosk`
 looks first whether it is done, so a second run changes nothing. What was installed is
 listed in /opt/home-exercise-kiosk/installed.json for `--uninstall`. The service's folders
 are systemd's to make (StateDirectory=, CacheDirectory=); the installer makes one only to
-put Kivy's config in it. Runs on the system's python3 before any virtual environment
-exists: the standard library, kiosk.sessionlog.atomic and kiosk.pi.kivy_config only.
+put Kivy's config in it. With `mqtt:` on in the console service's settings, a drop-in lets
+the service reach the broker (kiosk/pi/network_dropin.py). Runs on the system's python3
+before any virtual environment exists: the standard library, kiosk.sessionlog.atomic,
+kiosk.pi.kivy_config and kiosk.pi.network_dropin only.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import pwd
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
-from kiosk.pi import kivy_config
+from kiosk.pi import kivy_config, network_dropin
 from kiosk.sessionlog.atomic import write_atomically
 
 APP = "home-exercise-kiosk"
@@ -40,6 +42,9 @@ SYSTEM_UNIT = PurePosixPath("/etc/systemd/system") / UNIT
 USER_UNIT = PurePosixPath("/etc/systemd/user") / UNIT
 SYSUSERS = PurePosixPath("/etc/sysusers.d") / f"{APP}.conf"
 COMMAND = PurePosixPath("/usr/local/bin/kiosk")
+SETTINGS = STATE_DIR / "config.yaml"  # the unit's KIOSK_CONFIG
+MQTT_DROPIN = PurePosixPath("/etc/systemd/system") / f"{UNIT}.d" / network_dropin.FILE_NAME
+RESOLV_CONF = PurePosixPath("/etc/resolv.conf")
 
 APT_PACKAGES = (
     "python3-venv",      # the virtual environment under /opt
@@ -63,6 +68,7 @@ class Host(Protocol):
     `path`: where a path of the installed system is on it. `ask`: run a command that only
     reads the machine; its output if it succeeds, else None. `run`: run a command that
     changes it. `chown`: give a path the owner "user:group"; True if it had another.
+    `resolve`: the addresses of a host name (TCP), or network_dropin.UnknownAddress.
     """
 
     def path(self, target: PurePosixPath) -> Path: ...
@@ -72,6 +78,8 @@ class Host(Protocol):
     def run(self, argv: Sequence[str], why: str, check: bool = True) -> None: ...
 
     def chown(self, path: Path, owner: str) -> bool: ...
+
+    def resolve(self, name: str, port: int) -> List[str]: ...
 
 
 class RealHost:
@@ -105,6 +113,9 @@ class RealHost:
         shutil.chown(path, user, group)
         return True
 
+    def resolve(self, name: str, port: int) -> List[str]:
+        return network_dropin.resolve(name, port)
+
 
 class RehearsalHost:
     """--root DIR: files go under DIR; the commands are listed in DIR/staged-host.json, not run."""
@@ -131,6 +142,10 @@ class RehearsalHost:
     def chown(self, path: Path, owner: str) -> bool:
         """Owners are kept in installed.json only: the rehearsal tree may belong to anyone."""
         return False
+
+    def resolve(self, name: str, port: int) -> List[str]:
+        """This machine's answer: looking a name up changes nothing."""
+        return network_dropin.resolve(name, port)
 
 
 # --------------------------------------------------------------------------- what is installed
@@ -284,7 +299,10 @@ class Installer:
     def check_not_foreign(self, layout: Layout, record: Optional[Dict[str, Any]]) -> None:
         """Refuse to overwrite a file that other software put where ours would go."""
         ours = {entry["path"] for entry in (record or {}).get("paths", [])}
-        for item in layout.items:
+        # The MQTT drop-in's content is known only once the app is installed: any file there
+        # that installed.json does not list is someone else's.
+        dropin = (Item(MQTT_DROPIN, content=b"not yet known"),) if layout.mode == "console" else ()
+        for item in layout.items + dropin:
             path = self.host.path(item.path)
             if item.kind == "dir" or item.kivy_setup or str(item.path) in ours or self.in_place(item):
                 continue
@@ -351,6 +369,9 @@ class Installer:
             self.note(f"installing the app from {self.source} into {VENV}")
             self.host.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
                            "--no-input", str(self.source)], "install the app and its Python packages")
+        if mode == "console":
+            dropin, changed = self.mqtt_network(layout)
+            layout, unit_changed = replace(layout, items=layout.items + dropin), unit_changed or changed
         self.write_record(layout, digest)
         running = self.systemd_running()
         if desktop is not None:
@@ -367,6 +388,61 @@ class Installer:
         elif unit_changed or app_changed or not self.unit_is("active"):
             self.host.run(["systemctl", "restart", UNIT], "start the kiosk now")
         return self.changes
+
+    def mqtt_network(self, layout: Layout) -> Tuple[Tuple[Item, ...], bool]:
+        """Write, update or remove the drop-in that lets the console service reach the MQTT
+        broker its settings name, as the installed app reads them. Gives the drop-in as an
+        item for installed.json (or none) and whether it changed. What cannot be found out
+        (the settings, the broker's address) leaves the drop-in as it is, with a warning."""
+        path = self.host.path(MQTT_DROPIN)
+        present = (Item(MQTT_DROPIN, content=path.read_bytes()),) if path.is_file() else ()
+        broker = self.mqtt_broker()
+        if broker is None:
+            return present, False
+        host, port = broker
+        if not host:  # MQTT is off: no network
+            if present:
+                self.remove(MQTT_DROPIN)
+                self.remove_if_empty(MQTT_DROPIN.parent)
+            return (), bool(present)
+        try:
+            addresses = network_dropin.broker_addresses(host, port, self.host.resolve)
+        except network_dropin.UnknownAddress as error:
+            kept = "its network drop-in stays as it was" if present else "it has no network"
+            print(f"  warning: the MQTT broker {error}: {kept}; run the installer again once the "
+                  f"name is known (or give the broker by its address)", flush=True)
+            return present, False
+        dns: List[str] = []
+        if network_dropin.needs_dns(host):
+            resolv_conf = self.host.path(RESOLV_CONF)
+            dns = network_dropin.dns_servers(resolv_conf.read_text(encoding="utf-8", errors="replace")
+                                             if resolv_conf.is_file() else None)
+        text = network_dropin.dropin_text(host, port, str(SETTINGS), addresses, dns)
+        item = Item(MQTT_DROPIN, content=text.encode("utf-8"))
+        return (item,), self.apply(item, layout)
+
+    def mqtt_broker(self) -> Optional[Tuple[str, int]]:
+        """(host, port) of the service's settings; host "" when MQTT is off or there are no
+        settings; None (after a warning) when the installed app could not read them."""
+        settings = self.host.path(SETTINGS)
+        if not settings.is_file():
+            return "", 0
+        python = VENV / "bin" / "python"
+        answer = self.host.ask([str(python), "-I", "-m", "kiosk.pi.network_dropin", str(settings)])
+        try:
+            broker = json.loads(answer or "")
+            return str(broker["host"]), int(broker["port"])
+        except (ValueError, TypeError, KeyError):
+            print(f"  warning: the installed app could not read {SETTINGS}, so the service's network for "
+                  f"MQTT stays as it was (`sudo {python} -I -m kiosk.pi.network_dropin {SETTINGS}` says why)",
+                  flush=True)
+            return None
+
+    def remove_if_empty(self, folder: PurePosixPath) -> None:
+        """A drop-in folder goes with our drop-in, unless the owner keeps drop-ins of their own there."""
+        path = self.host.path(folder)
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()
 
     def uninstall(self, purge: bool, desktop: Optional[DesktopUser] = None) -> List[str]:
         """Take off what installed.json lists. Without it (removed already) --purge still
@@ -392,6 +468,8 @@ class Installer:
             inside_data = any(target == folder or folder in target.parents for folder in data_dirs)
             if entry.get("kind") != "dir" and not inside_data:  # older installers listed folders too
                 self.remove(target)
+                if target == MQTT_DROPIN:
+                    self.remove_if_empty(target.parent)
         for folder in [PurePosixPath(p) for p in record.get("cache_dirs", [])] + (data_dirs if purge else []):
             self.remove(folder)
         self.remove(PREFIX)
