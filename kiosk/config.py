@@ -50,6 +50,54 @@ def _setting(default: T, kind: str, description: str, **rule: Any) -> T:
 
 
 @dataclass(frozen=True)
+class MqttSettings:
+    """The `mqtt:` section: Home Assistant and the household's shared log. Off without a host."""
+
+    host: str = ""
+    port: int = 1883
+    username: str = ""
+    password_file: str = ""
+    """A file holding the password (the password itself never goes in config.yaml)."""
+    tls: bool = False
+    ca_file: str = ""
+    """The broker's CA certificate; empty with `tls: true` means the system's CAs."""
+    cert_file: str = ""
+    key_file: str = ""
+    client_id: str = ""
+    """Empty: made from the machine (host name and machine id), so two Pis never share one."""
+    discovery_prefix: str = "homeassistant"
+    base_topic: str = "home-exercise-kiosk"
+    display_name: str = ""
+    """This screen's name in Home Assistant and on Streaks ("Living room"); empty: the host name."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}" if self.enabled else "off"
+
+
+MQTT_FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec("host", "text", "The broker's host name or address; without it MQTT is off."),
+    FieldSpec("port", "count", "The broker's port (1883, or 8883 with TLS).", minimum=1, maximum=65535,
+              default=1883),
+    FieldSpec("username", "text", "The user name the broker knows this screen by."),
+    FieldSpec("password_file", "text", "A file holding the password, relative to config.yaml."),
+    FieldSpec("tls", "bool", "Connect with TLS.", default=False),
+    FieldSpec("ca_file", "text", "The broker's CA certificate (TLS); empty: the system's."),
+    FieldSpec("cert_file", "text", "A client certificate (TLS), with key_file."),
+    FieldSpec("key_file", "text", "The client certificate's key."),
+    FieldSpec("client_id", "text", "The MQTT client id; empty: made from the machine."),
+    FieldSpec("discovery_prefix", "text", "Home Assistant's discovery prefix.", default="homeassistant"),
+    FieldSpec("base_topic", "text", "Where the kiosks of one home publish.", default="home-exercise-kiosk"),
+    FieldSpec("display_name", "text", "This screen's name, like Living room; empty: the host name."),
+)
+MQTT_FILES = ("password_file", "ca_file", "cert_file", "key_file")
+"""Paths in the section: read relative to the settings file's folder."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """The settings table: a field's type, default and `Rule` are written here and nowhere else.
 
@@ -95,6 +143,8 @@ class Settings:
         choices=NIGHT_MODES)
     night_start: str = _setting("22:00", "clock", "When the night starts, like 22:00.")
     night_end: str = _setting("07:00", "clock", "When the night ends, like 07:00.")
+    mqtt: MqttSettings = _setting(
+        MqttSettings(), "section", "Home Assistant and other screens of the home over MQTT; off when absent.")
 
     @property
     def week_start_index(self) -> int:
@@ -136,7 +186,7 @@ def load_settings(path: Path) -> Tuple[Settings, Tuple[Problem, ...]]:
         value = _read_setting(spec, document.entries[spec.name][1], path.parent, report)
         if value is not None:
             values[spec.name] = value
-        problems[before:] = [replace(problem, field=spec.name) for problem in problems[before:]]
+        problems[before:] = [replace(problem, field=problem.field or spec.name) for problem in problems[before:]]
     return Settings(**values), _as_warnings(problems)
 
 
@@ -150,6 +200,8 @@ def _read_setting(spec: FieldSpec, node: yamldoc.AnyNode, base: Path, report: Re
             return None
     if spec.kind == "paths":
         return _read_paths(spec.name, node, base, report)
+    if spec.kind == "section":
+        return _read_mqtt(node, base, report)
     if isinstance(node, Scalar) and (node.value is None or node.value == ""):
         return None
     return read_value(spec, node, "the settings", report)
@@ -159,6 +211,9 @@ def _as_warnings(problems: List[Problem]) -> Tuple[Problem, ...]:
     """Settings problems never stop the kiosk: a bad key is ignored, a bad value keeps its default."""
     softened = []
     for problem in sorted(problems):
+        if problem.field == "mqtt.":  # one key inside the section: already says it is ignored
+            softened.append(replace(problem, severity="warning", field="mqtt"))
+            continue
         if problem.field:
             default = getattr(Settings(), problem.field)
             shown = str(default).lower() if isinstance(default, bool) else default
@@ -182,11 +237,47 @@ def _read_paths(name: str, node: yamldoc.AnyNode, base: Path, report: Report) ->
     return tuple(folders)
 
 
+def _read_mqtt(node: yamldoc.AnyNode, base: Path, report: Report) -> Optional[MqttSettings]:
+    """The `mqtt:` section: a wrong key or value is left out, the rest of the section applies;
+    a section that is not a mapping leaves MQTT off."""
+    if isinstance(node, Scalar) and (node.value is None or node.value == ""):
+        return None
+    if not isinstance(node, Mapping):
+        report.error(node, "'mqtt' must be a mapping of keys like `host: 192.168.1.20`")
+        return None
+    section_problems: List[Problem] = []
+    section = Report(report.shown, section_problems)
+    check_keys(node, MQTT_FIELDS, "the 'mqtt' settings", section)
+    values: Dict[str, Any] = {}
+    for spec in MQTT_FIELDS:
+        given = node.entries.get(spec.name)
+        if given is not None and not (isinstance(given[1], Scalar) and given[1].value in (None, "")):
+            value = read_value(spec, node.entries[spec.name][1], "the 'mqtt' settings", section)
+            if value is not None:
+                values[spec.name] = value
+    for name in ("base_topic", "discovery_prefix"):
+        topic = values.get(name)
+        if topic is not None and (set(topic) & set("+#\0 ") or topic.startswith("/") or topic.endswith("/")):
+            section.error(node.entries[name][1], f"{name!r} in the 'mqtt' settings must be a topic like "
+                                                  f"{getattr(MqttSettings(), name)!r}, without +, #, spaces "
+                                                  f"or a / at either end (got {topic!r})")
+            del values[name]
+    for name in MQTT_FILES:
+        if name in values:
+            chosen = Path(values[name]).expanduser()
+            values[name] = str(chosen if chosen.is_absolute() else base / chosen)
+    for problem in section_problems:  # inside the section: the key is ignored, not the whole section
+        report.problems.append(replace(problem, message=problem.message + " (ignored)", field="mqtt."))
+    return MqttSettings(**values)
+
+
 def save_settings(path: Path, settings: Settings) -> None:
     """Write the settings atomically (temp file, fsync, rename), keeping only non-defaults."""
     defaults = asdict(Settings())
     data = {key: (list(value) if isinstance(value, tuple) else value)
             for key, value in asdict(settings).items() if value != defaults[key]}
+    if "mqtt" in data:  # the section, too, keeps only what differs from its defaults
+        data["mqtt"] = {key: value for key, value in data["mqtt"].items() if value != defaults["mqtt"][key]}
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# home-exercise-kiosk settings; see README.md for every key.\n" + (yamldoc.dump(data) if data else "")
     write_atomically(path, text.encode("utf-8"))

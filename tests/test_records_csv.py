@@ -281,8 +281,8 @@ def test_a_field_that_could_pass_for_a_known_column_is_prefixed() -> None:
                "notes ": "trailing"}
     record = replace(make_record(1), extra=awkward)
     header = exported([record]).splitlines()[0]
-    assert header.endswith(',clock_repaired_from,interrupted,extra:,extra: pain,extra:clock_boot_id,extra:extra:x,'
-                           'extra:id,extra:notes ')
+    assert header.endswith(',clock_repaired_from,interrupted,screen,pain_noted_utc,extra:,extra: pain,'
+                           'extra:clock_boot_id,extra:extra:x,extra:id,extra:notes ')
     [back] = imported(exported([record]))
     assert back == record and back.id == "session-00001" and back.clock_boot_id == ""
 
@@ -411,3 +411,9 @@ def test_a_session_cut_off_by_a_power_cut_stays_marked_through_export_and_import
     assert "interrupted" in stream.getvalue().splitlines()[0]
     stream.seek(0)
     assert import_csv(stream, "export.csv") == [cut_off, plain]
+
+
+def test_the_screen_and_when_the_pain_was_noted_come_back_from_an_export() -> None:
+    record = replace(make_record(1), pain=4, pain_noted_utc="2026-01-02T08:00:00Z", screen="Bedroom, upstairs")
+    [back] = imported(exported([record]))
+    assert back == record

@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, List
 
@@ -19,7 +20,7 @@ from factories import numbered_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.core.model import SessionRecord
+from kiosk.core.model import SessionRecord, utc_text
 from kiosk.sessionlog import store
 from kiosk.sessionlog.store import LOG_NAME, AtomicJSONStorage, CorruptLogError, SessionLog
 
@@ -105,8 +106,8 @@ def test_fields_from_a_newer_version_survive(log: SessionLog) -> None:
 def test_update_pain_sets_or_clears_the_score(log: SessionLog, pain: Any) -> None:
     log.append(make_record(1, pain=5))
     log.append(make_record(2, pain=5))
-    updated = log.update_pain("session-00001", pain)
-    assert updated == make_record(1, pain=pain)
+    updated = log.update_pain("session-00001", pain, "2026-01-02T08:00:00Z")
+    assert updated == replace(make_record(1, pain=pain), pain_noted_utc="2026-01-02T08:00:00Z")
     assert log.get("session-00001") == updated
     assert log.get("session-00002") == make_record(2, pain=5)
 
@@ -175,9 +176,9 @@ def test_records_equal_what_was_appended(log: SessionLog, numbers: List[int]) ->
 def test_records_survive_closing_and_reopening(data_dir: Path) -> None:
     with open_log(data_dir) as log:
         log.append(make_record(1))
-        log.update_pain("session-00001", 4)
+        log.update_pain("session-00001", 4)  # noted now, by the log's clock
     with open_log(data_dir) as log:
-        assert log.records() == [make_record(1, pain=4)]
+        assert log.records() == [replace(make_record(1, pain=4), pain_noted_utc=utc_text(FIXED_NOW))]
         assert log.notices == []
 
 

@@ -154,6 +154,10 @@ class SessionRecord:
     """After a repair, the start the wrong clock gave, kept as evidence; empty otherwise."""
     interrupted: bool = False
     """Cut off by a crash or power cut: recorded from its last checkpoint, not completed."""
+    screen: str = ""
+    """The screen it was done on (its MQTT display name), when the home has more than one."""
+    pain_noted_utc: str = ""
+    """When the pain rating was given: between screens, the later rating wins."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Fields written by a newer version; kept so nothing is lost on rewrite."""
 
@@ -165,7 +169,7 @@ class SessionRecord:
     CLOCK_FIELDS = ("clock_monotonic_s", "clock_boot_id", "clock_unverified", "clock_repaired_from")
     """Evidence about the wall clock; written only when it says something, so records
     from the command line and from older versions keep their shape."""
-    OPTIONAL_FIELDS = CLOCK_FIELDS + ("interrupted",)
+    OPTIONAL_FIELDS = CLOCK_FIELDS + ("interrupted", "screen", "pain_noted_utc")
     """Every field written only when it says something."""
 
     @property
@@ -194,7 +198,7 @@ class SessionRecord:
         if started.tzinfo is None:
             raise ValueError("session times must carry their UTC offset")
         length = parse_utc(self.ended_utc) - parse_utc(self.started_utc)
-        return replace(self, started_utc=_utc_text(started), ended_utc=_utc_text(started + length),
+        return replace(self, started_utc=utc_text(started), ended_utc=utc_text(started + length),
                        local_date=started.date().isoformat(), utc_offset=_offset_text(started))
 
     @classmethod
@@ -207,8 +211,8 @@ class SessionRecord:
         return cls(
             id=uuid.uuid4().hex,
             routine=routine,
-            started_utc=_utc_text(started),
-            ended_utc=_utc_text(ended),
+            started_utc=utc_text(started),
+            ended_utc=utc_text(ended),
             local_date=started.date().isoformat(),
             utc_offset=_offset_text(started),
             planned_s=round(planned_s, 3),
@@ -240,10 +244,12 @@ class SessionRecord:
         completed = get("completed")
         unverified, interrupted = get("clock_unverified", False), get("interrupted", False)
         boot_id, repaired_from = get("clock_boot_id", ""), get("clock_repaired_from", "")
+        screen, pain_noted = get("screen", ""), get("pain_noted_utc", "")
         offset = get("utc_offset", "+00:00")
         if not (type(get("id")) is str and type(get("routine")) is str and type(started) is str
                 and type(ended) is str and type(local_date) is str and type(offset) is str
                 and type(boot_id) is str and type(repaired_from) is str
+                and type(screen) is str and type(pain_noted) is str and (not pain_noted or _is_moment(pain_noted))
                 and type(completed) is bool and type(unverified) is bool and type(interrupted) is bool
                 and type(planned) in _NUMBERS and 0 <= planned < math.inf
                 and type(active) in _NUMBERS and 0 <= active < math.inf
@@ -259,6 +265,7 @@ class SessionRecord:
             completed=completed, steps_done=done, steps_skipped=skipped, pain=pain, source=source,
             clock_monotonic_s=None if monotonic is None else float(monotonic), clock_boot_id=boot_id,
             clock_unverified=unverified, clock_repaired_from=repaired_from, interrupted=interrupted,
+            screen=screen, pain_noted_utc=pain_noted,
             extra={key: data[key] for key in extra_keys} if extra_keys else {},
         )
 
@@ -343,6 +350,8 @@ class SessionRecord:
             clock_unverified=flags["clock_unverified"],
             clock_repaired_from=text("clock_repaired_from", ""),
             interrupted=flags["interrupted"],
+            screen=text("screen", ""),
+            pain_noted_utc="" if data.get("pain_noted_utc", "") == "" else moment("pain_noted_utc"),
             extra={key: value for key, value in data.items() if key not in known},
         )
 
@@ -384,7 +393,7 @@ def parse_utc(text: str) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _utc_text(moment: dt.datetime) -> str:
+def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

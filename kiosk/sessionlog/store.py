@@ -49,7 +49,8 @@ from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Document, Table
 
 from kiosk.core.clockcheck import ClockReading, checked, newest_trusted_start, redated, reference_of, repairs
-from kiosk.core.model import SessionRecord, clock_text
+from kiosk.core.household import merged
+from kiosk.core.model import SessionRecord, clock_text, parse_utc, utc_text
 from kiosk.sessionlog import checkpoint
 from kiosk.sessionlog.atomic import (
     WRITE_ERRORS,
@@ -512,18 +513,21 @@ class SessionLog:
             found = self._find(record_id)
             return None if found is None else SessionRecord.from_dict(found.document)
 
-    def update_pain(self, record_id: str, pain: Optional[int]) -> SessionRecord:
-        """Set (or clear, with None) the 0-10 pain score noted after a session."""
+    def update_pain(self, record_id: str, pain: Optional[int], noted_utc: str = "") -> SessionRecord:
+        """Set (or clear, with None) the 0-10 pain score noted after a session, and when it was
+        noted (between screens the later rating wins; empty: now)."""
         if pain is not None and (isinstance(pain, bool) or not isinstance(pain, int)
                                  or not 0 <= pain <= 10):
             raise ValueError(f"pain must be a whole number from 0 to 10 or None, not {pain!r}")
+        noted = utc_text(parse_utc(noted_utc)) if noted_utc else ""  # ValueError before anything is written
         with self._editing():
             found = self._find(record_id)
             if found is None:
                 raise KeyError(record_id)
-            updated = dict(found.document, pain=pain)
+            noted = noted or utc_text(self._now())
+            updated = dict(found.document, pain=pain, pain_noted_utc=noted)
             if found.storage is None:
-                self._table.update({"pain": pain}, doc_ids=[int(found.doc_id)])
+                self._table.update({"pain": pain, "pain_noted_utc": noted}, doc_ids=[int(found.doc_id)])
             else:
                 self._replace_documents([updated])
         return SessionRecord.from_dict(updated)
@@ -551,6 +555,36 @@ class SessionLog:
                 self._table.insert_multiple(new_documents)
                 self._archive_past_years()
         return len(new_documents), skipped
+
+    def merge_records(self, records: Iterable[SessionRecord]) -> List[SessionRecord]:
+        """Take the household's sessions from other screens, in one write; return what changed.
+
+        A new id is added once, however often it arrives; a known one changes only as
+        `household.merged` allows (a later pain rating, a trusted dating).
+        """
+        with self._editing():
+            stored = {document.get("id"): document for document in self._documents()}
+            added: Dict[str, SessionRecord] = {}
+            replaced: Dict[str, SessionRecord] = {}
+            for record in records:
+                local = added.get(record.id) or replaced.get(record.id)
+                if local is None and record.id in stored:
+                    local = SessionRecord.from_dict(stored[record.id])
+                result = merged(local, record)
+                if result is None:
+                    continue
+                if local is None or record.id in added:
+                    added[record.id] = result
+                else:
+                    replaced[record.id] = result
+            if replaced:
+                self._replace_documents([record.to_dict() for record in replaced.values()])
+            if added:
+                next_doc_id = self._next_doc_id()
+                self._table.insert_multiple(Document(record.to_dict(), doc_id=next_doc_id + number)
+                                            for number, record in enumerate(added.values()))
+                self._archive_past_years()
+        return list(added.values()) + list(replaced.values())
 
     def close(self) -> None:
         """Release the lock file; using the log afterwards raises ValueError."""
