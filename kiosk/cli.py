@@ -343,6 +343,58 @@ def cmd_stats(ctx: Context) -> int:
     return 0
 
 
+def _mqtt_settings(ctx: Context) -> None:
+    if not ctx.settings.mqtt.enabled:
+        raise UserError("MQTT is off: give `mqtt:` a `host:` in the settings file (see docs/home-assistant.md)")
+    from kiosk.mqtt.link import MqttUnavailable, load_paho
+
+    try:
+        load_paho()
+    except MqttUnavailable as error:
+        raise UserError(str(error)) from None
+
+
+def cmd_mqtt_sync(ctx: Context) -> int:
+    from kiosk.mqtt import commands
+
+    _mqtt_settings(ctx)
+    try:
+        result = commands.sync(ctx.settings, ctx.data_dir, timeout=ctx.args.timeout)
+    except commands.NotConnected as error:
+        print(f"kiosk: mqtt: {error}", file=ctx.err)
+        return 1
+    except OSError as error:
+        raise CannotWrite(_write_problem(error, ctx.data_dir)) from None
+    for reason in result.ignored:
+        ctx.warn(f"kiosk: mqtt: ignored: {reason}")
+    print(f"Heard {_count(result.heard, 'session')} on the broker; merged {len(result.merged)} into the log; "
+          f"published {result.published}.", file=ctx.out)
+    return 0
+
+
+def cmd_mqtt_status(ctx: Context) -> int:
+    from kiosk.mqtt import commands
+
+    _mqtt_settings(ctx)
+    result = commands.status(ctx.settings, ctx.data_dir, ctx.library(quiet=True), ctx.now())
+    if ctx.args.json:
+        _print_json(ctx, {"settings": result.settings, "broker": result.broker, "reachable": result.reachable,
+                          "entities": result.entities})
+        return 0 if result.reachable else 1
+    for key, value in result.settings.items():
+        print(f"{key + ':':<18}{value}", file=ctx.out)
+    print(f"{'broker:':<18}{result.broker}", file=ctx.out)
+    print("", file=ctx.out)
+    print("What Home Assistant sees:", file=ctx.out)
+    width = max(len(entity["name"]) for entity in result.entities)
+    for entity in result.entities:
+        state = entity["state"]
+        shown = "(a button)" if entity["component"] == "button" else (
+            "unknown" if state is None else f"{state}{' ' + entity['unit'] if entity['unit'] else ''}")
+        print(f"  {entity['component']:<14}{entity['name']:<{width + 2}}{shown}", file=ctx.out)
+    return 0 if result.reachable else 1
+
+
 def cmd_schema(ctx: Context) -> int:
     if ctx.args.plan:
         from kiosk.core.timeline import plan_json_schema
@@ -576,9 +628,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run the session clock N times faster, for trying a routine quickly; the session "
                            "is still recorded as played in full (use a scratch --data-dir to keep it out)")
 
+    mqtt = commands.add_parser("mqtt", parents=[common], help="Home Assistant and the household log over MQTT")
+    mqtt_commands = mqtt.add_subparsers(dest="mqtt_command", metavar="ACTION")
+    mqtt.set_defaults(handler=lambda ctx: _missing_action(mqtt, "say what to do: sync or status"))
+    mqtt_sync = add("sync", cmd_mqtt_sync, "once: publish this screen's sessions and merge the other "
+                    "screens' into the log", mqtt_commands)
+    mqtt_sync.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                           help="give up after S seconds without the broker (default 30)")
+    mqtt_status = add("status", cmd_mqtt_status, "what Home Assistant sees (the entities and their states) "
+                      "and whether the broker answers", mqtt_commands)
+    mqtt_status.add_argument("--json", action="store_true", help="machine-readable output")
+
     log = commands.add_parser("log", parents=[common], help="the session log: add, list, export, import")
     log_commands = log.add_subparsers(dest="log_command", metavar="ACTION")
-    log.set_defaults(handler=lambda ctx: _missing_action(log))
+    log.set_defaults(handler=lambda ctx: _missing_action(log, "say what to do with the log: add, list, export "
+                                                                   "or import"))
     log_add = add("add", cmd_log_add, "record a completed session done away from the display", log_commands)
     log_add.add_argument("--date", metavar="YYYY-MM-DD", help="the day it was done (default: today)")
     log_add.add_argument("--routine", metavar="ID", help="which routine (default: the one-tap routine)")
@@ -606,9 +670,9 @@ def _speed(value: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number above 0, not {value!r}") from None
 
 
-def _missing_action(parser: argparse.ArgumentParser) -> int:
+def _missing_action(parser: argparse.ArgumentParser, what: str) -> int:
     parser.print_usage(sys.stderr)
-    raise UserError("say what to do with the log: add, list, export or import")
+    raise UserError(what)
 
 
 def main(argv: Optional[Sequence[str]] = None, *, out: Optional[TextIO] = None, err: Optional[TextIO] = None,
