@@ -42,6 +42,8 @@ def free_port() -> int:
 class Broker:
     folder: Path
     port: int = field(default_factory=free_port)
+    extra_config: str = ""
+    """More mosquitto.conf lines for this listener (TLS, say)."""
     process: Optional[subprocess.Popen] = None
 
     @property
@@ -64,7 +66,7 @@ class Broker:
             "persistence true\n"
             f"persistence_location {self.folder}/\n"
             f"log_dest file {self.folder / 'mosquitto.log'}\n"
-            "log_type all\n")
+            "log_type all\n" + self.extra_config)
         return config
 
     def start(self) -> None:

@@ -195,3 +195,21 @@ def test_portrait_stacks_the_figures_over_the_grid(streaks_at, size: Tuple[int, 
         assert figures.y >= table.top and figures.width == pytest.approx(table.width)
     else:
         assert figures.right <= table.x and figures.height == pytest.approx(table.height)
+
+
+@pytest.mark.parametrize("size", [(800, 480), (480, 800)], ids=["landscape", "portrait"])
+def test_in_a_home_of_several_screens_streaks_says_where_the_last_session_was_done(streaks_at, size) -> None:
+    from dataclasses import replace
+
+    older = replace(make_record(TODAY - dt.timedelta(days=1)), screen="Living room")
+    newest = replace(make_record(TODAY), screen="Bedroom")
+    kiosk = streaks_at([older, newest], size=size)
+    label = kiosk.widget("streaks", "last_session")
+    assert label.text == "Last session: today, Bedroom" and visible(label)
+    assert everything_wrong(kiosk.root, kiosk.window, scale=kiosk.controller.scale) == []
+
+
+def test_a_home_with_one_screen_shows_no_last_session_line(streaks_at) -> None:
+    kiosk = streaks_at([make_record(TODAY)])
+    label = kiosk.widget("streaks", "last_session")
+    assert label.text == "" and label.height == 0

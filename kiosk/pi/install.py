@@ -367,8 +367,10 @@ class Installer:
             app_changed = True
         if app_changed:
             self.note(f"installing the app from {self.source} into {VENV}")
+            # With the `mqtt` extra (paho-mqtt, pure Python, about 100 kB): adding `mqtt:` to the
+            # settings is then all Home Assistant needs, with no second install on the Pi.
             self.host.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                           "--no-input", str(self.source)], "install the app and its Python packages")
+                           "--no-input", f"{self.source}[mqtt]"], "install the app and its Python packages")
         if mode == "console":
             dropin, changed = self.mqtt_network(layout)
             layout, unit_changed = replace(layout, items=layout.items + dropin), unit_changed or changed

@@ -8,6 +8,7 @@ screen binds to one `SessionView` record made each frame; the log lives behind a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import time
 from pathlib import Path
@@ -34,6 +35,8 @@ from kiosk.core.speaker import SilentSpeaker, Speaker
 from kiosk.core.streaks import StreakStats
 from kiosk.core.timeline import Timeline, build_timeline
 from kiosk.ui.background import BackgroundWorker
+from kiosk.mqtt.link import MqttUnavailable
+from kiosk.ui.household_bridge import HouseholdBridge
 from kiosk.ui.home_section import DONE_TIMEOUT_S, NAV_GUARD_S, SAFETY_SEEN, START_GUARD_S, HomeSection
 from kiosk.ui.log_keeper import LogKeeper, Opener, open_session_log
 from kiosk.ui.session_section import STOPPED_AND_SAVED, SessionSection
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
     from kiosk.core.runner import SessionRunner  # made by the session section
 
 __all__ = ["KioskController", "SAFETY_SEEN", "START_GUARD_S", "NAV_GUARD_S", "DONE_TIMEOUT_S", "NOTICE_S"]
+
+log = logging.getLogger("kiosk")
 
 FAILED = "Something could not be saved or read. The kiosk goes on; see the log for details."
 NOTICE_S = 10.0
@@ -135,6 +140,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self._lasting: Set[str] = set()
         self._dismissed: Set[str] = set()
         self._notice_since = clock()
+        self.household: Optional[HouseholdBridge] = None
+        """Home Assistant and the other screens, when `mqtt:` is set up (see `start_up`)."""
         self._refresh_library_views()
         if library.errors:
             files = sorted({Path(p.path).name for p in library.errors})
@@ -151,6 +158,7 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self.speaker = self._speaker_factory(self.settings)
         self._update_voice_notice()
         self.log_keeper.open()
+        self._join_household()
         self.worker.run(self._unread_safety_note, self._show_safety_note)
         default = self.default_routine()
         if default is not None:
@@ -169,6 +177,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         for event in (self._frame_event, self._second_event):
             if event is not None:
                 event.cancel()
+        if self.household is not None:
+            self.household.stop()  # says offline; the session just saved goes at the next start
         self.worker.close()
         try:
             self.speaker.close()
@@ -178,6 +188,26 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until background work queued so far has finished (tests and shut-down)."""
         return self.worker.wait_idle(timeout)
+
+    def _join_household(self) -> None:
+        """With `mqtt:` set up: become a Home Assistant device and a screen of the household."""
+        if not self.settings.mqtt.enabled:
+            return
+        try:
+            bridge = HouseholdBridge(self, self.settings.mqtt)
+        except MqttUnavailable as error:
+            log.error("mqtt: %s", error)
+            self.add_notice("Home Assistant is set up in config.yaml, but the kiosk's MQTT part is not "
+                            "installed (paho-mqtt). Everything else works.", lasting=True)
+            return
+        self.household = bridge
+        self.log_keeper.screen_name = bridge.screen_name
+        self.log_keeper.on_saved = bridge.publish_records
+        self.fbind("stats", lambda *_: bridge.publish_state())
+        self.fbind("settings", lambda *_: bridge.publish_state())
+        self.fbind("in_session", lambda *_: bridge.publish_session())
+        self.fbind("paused", lambda *_: bridge.publish_session())
+        bridge.start()
 
     # ------------------------------------------------------------------ notices
 

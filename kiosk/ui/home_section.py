@@ -57,6 +57,7 @@ class HomeSection:
     night: str
     in_session: bool
     confirm_stop: bool
+    household: Any
     safety_text: str
     stats: Any
     start_title: str
@@ -153,6 +154,8 @@ class HomeSection:
             if self.stats is not None and self.stats.today != now.date():
                 self._refresh_stats()  # past midnight: "today" has moved on
         self._expire_notice()
+        if self.in_session and self.household is not None:
+            self.household.publish_session()  # the seconds left, once a second
         if self.screen not in ("home", "session") and not self.in_session:
             limit = DONE_TIMEOUT_S if self.screen == "done" else self.settings.idle_timeout
             if self.clock() - self._last_touch >= limit:

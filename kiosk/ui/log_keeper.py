@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 
 from kiosk.core.clockcheck import ClockReading
-from kiosk.core.model import SessionRecord
+from kiosk.core.model import SessionRecord, utc_text
 from kiosk.sessionlog.checkpoint import CheckpointWriter
 from kiosk.ui.background import BackgroundWorker
 
@@ -47,7 +47,8 @@ class SessionLogLike(Protocol):
     def records(self) -> List[SessionRecord]: ...
     def get(self, record_id: str) -> Optional[SessionRecord]: ...
     def append(self, record: SessionRecord) -> SessionRecord: ...
-    def update_pain(self, record_id: str, pain: Optional[int]) -> SessionRecord: ...
+    def update_pain(self, record_id: str, pain: Optional[int], noted_utc: str = "") -> SessionRecord: ...
+    def merge_records(self, records: Sequence[SessionRecord]) -> List[SessionRecord]: ...
     def repair_clock(self, reading: ClockReading, zone: Optional[dt.tzinfo] = None) -> List[SessionRecord]: ...
     def close(self) -> None: ...
 
@@ -88,6 +89,10 @@ class LogKeeper:
         """Every session the screen counts: the log's and those not saved yet."""
         self.unsaved: List[SessionRecord] = []
         """Finished sessions (or new ratings) the log has not taken yet, oldest first."""
+        self.screen_name = ""
+        """This screen's name in a household of several (set when MQTT is on); saved with each session."""
+        self.on_saved: Callable[[Sequence[SessionRecord]], None] = lambda records: None
+        """Hears each batch of sessions (or ratings) once the log has them: the household publishes them."""
 
     @property
     def is_open(self) -> bool:
@@ -121,19 +126,47 @@ class LogKeeper:
 
     def save(self, record: SessionRecord) -> None:
         """Keep a finished session and save it in the background; kept in memory until saved."""
+        if self.screen_name and not record.screen:
+            record = replace(record, screen=self.screen_name)
         self.records.append(record)
         self.unsaved.append(record)
         self._records_changed()
         self.flush()
 
-    def rate(self, record: SessionRecord, pain: int) -> SessionRecord:
-        """A 0-10 rating for a session: saved the way a session is, retried if the card refuses."""
-        updated = replace(record, pain=pain)
+    def rate(self, record: SessionRecord, pain: int, noted: dt.datetime) -> SessionRecord:
+        """A 0-10 rating for a session, given at `noted`: saved the way a session is, retried if
+        the card refuses."""
+        updated = replace(record, pain=pain, pain_noted_utc=utc_text(noted))
         self.records = [updated if r.id == record.id else r for r in self.records]
         self.unsaved = [r for r in self.unsaved if r.id != record.id] + [updated]
         self._records_changed()
         self.flush()
         return updated
+
+    def merge(self, records: Sequence[SessionRecord], then: Optional[Callable[[], None]] = None) -> None:
+        """Sessions from the household's other screens: merged into the log in the background
+        (one not saved here yet keeps this screen's copy until it is), then read again."""
+        unsaved = {record.id for record in self.unsaved}
+        wanted = [record for record in records if record.id not in unsaved]
+
+        def merge() -> Optional[List[SessionRecord]]:
+            try:
+                session_log = self._ensure_log()
+                changed = session_log.merge_records(wanted)
+            except OSError as error:  # a full card: they are still on the broker for next time
+                log.warning("could not merge %d session(s) from other screens: %s", len(wanted), error)
+                return None
+            if changed:
+                log.info("household: %d session(s) from other screens merged", len(changed))
+            return list(session_log.records())
+
+        def merged(records: Optional[List[SessionRecord]]) -> None:
+            if records is not None:
+                self._read(records)
+            if then is not None:
+                then()
+
+        self._worker.run(merge, merged)
 
     def checkpoint(self, running: SessionRecord) -> None:
         """Write the running session (and any unsaved ones) to the checkpoint file."""
@@ -188,8 +221,8 @@ class LogKeeper:
                 stored = session_log.get(record.id)
                 if stored is None:
                     session_log.append(record)
-                elif stored.pain != record.pain:  # rated after (or while) it was saved
-                    session_log.update_pain(record.id, record.pain)
+                elif (stored.pain, stored.pain_noted_utc) != (record.pain, record.pain_noted_utc):
+                    session_log.update_pain(record.id, record.pain, record.pain_noted_utc)  # rated after saving
         except OSError as error:
             log.warning("could not save %d session(s): %s", len(pending), error)
             try:
@@ -214,6 +247,7 @@ class LogKeeper:
         self.unsaved = [record for record in self.unsaved if record not in pending]
         for text in set(NOT_SAVED.values()) | {NOT_SAVED_OTHER}:
             self._drop_notice(text)
+        self.on_saved(pending)
         self.flush()
 
     def _read(self, records: List[SessionRecord]) -> None:

@@ -57,6 +57,9 @@ class SessionSection:
     _boot_id: str
     _stats_before: Optional[StreakStats]
     _frame_event: Any
+    _guard_until: float
+    night: str
+    safety_text: str
     _paused_to_ask: bool = False
 
     if TYPE_CHECKING:  # provided by KioskController or the other section
@@ -93,6 +96,43 @@ class SessionSection:
         self._frame_event = Clock.schedule_interval(self._on_frame, 0)
         self._set_screen_awake(True)
         return True
+
+    # ------------------------------------------------------------------ from Home Assistant
+
+    def start_from_afar(self) -> bool:
+        """Start pressed in Home Assistant: what a tap on Start does, behind the same guards
+        (never a second session; not in the moments after a session starts or ends)."""
+        if self.why_not_start():
+            return False
+        self.night = ""
+        return self.start()
+
+    def why_not_start(self) -> str:
+        """Why a Start from afar would be ignored now; empty when it would start."""
+        if self.in_session:
+            return "a session is running"
+        if self.clock() < self._guard_until:
+            return "a session has just started or ended"
+        if self.safety_text:
+            return "the safety note has not been read at the screen yet"
+        if self.default_routine() is None:
+            return "there is no routine to start"
+        return ""
+
+    def pause_from_afar(self) -> None:
+        """Pause or resume pressed in Home Assistant; with the Stop question open, it resumes."""
+        if not self.in_session:
+            return
+        if self.confirm_stop:
+            self.cancel_stop()
+        else:
+            self.toggle_pause()
+
+    def stop_from_afar(self) -> None:
+        """Stop pressed in Home Assistant: stopped and saved, as Stop and its confirm on the screen."""
+        if self.in_session:
+            self.confirm_stop = False
+            self.stop()
 
     def _on_frame(self, _dt: float = 0.0) -> None:
         """Sample the clock once per frame: the screen follows the timeline, never the frame rate."""
@@ -212,7 +252,7 @@ class SessionSection:
         if self.last_record is None or not 0 <= value <= 10:
             return
         self.pain = value
-        self.last_record = self.log_keeper.rate(self.last_record, value)
+        self.last_record = self.log_keeper.rate(self.last_record, value, self.wall())
 
     def _set_screen_awake(self, awake: bool) -> None:
         from kivy.core.window import Window

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
+from kiosk.core.model import SessionRecord
 from kiosk.core.streaks import DAYS_PER_WEEK, StreakStats, Week
 
 WEEKDAY_INITIALS = ("M", "T", "W", "T", "F", "S", "S")
@@ -72,6 +73,9 @@ class StreaksView:
     pain_title: str
     no_pain_text: str
     """Shown in place of the pain bars when no week has a rating."""
+    last_session_text: str = ""
+    """In a home of several screens: when and on which screen the last session was done
+    ("Last session: today, Bedroom"); empty otherwise."""
 
     @property
     def has_pain(self) -> bool:
@@ -116,7 +120,21 @@ def counted(count: Optional[int], singular: str, many: str) -> Figure:
     return Figure(str(count), plural(count, singular, many))
 
 
-def streaks_view(stats: Optional[StreakStats], pain_ratings: Sequence[PainRating], week_start: int) -> StreaksView:
+LastSession = Tuple[dt.date, str]
+"""(day, screen) of the newest session, as `last_session` finds it."""
+
+
+def last_session(records: Sequence[SessionRecord]) -> Optional[LastSession]:
+    """The day and screen of the newest dated session that names its screen, if the newest does."""
+    dated = [record for record in records if not record.clock_unverified]
+    if not dated:
+        return None
+    newest = max(dated, key=lambda record: (record.ended_utc, record.id))
+    return (newest.date, newest.screen) if newest.screen else None
+
+
+def streaks_view(stats: Optional[StreakStats], pain_ratings: Sequence[PainRating], week_start: int,
+                 newest: Optional[LastSession] = None) -> StreaksView:
     """The Streaks screen for these figures; `stats` is None until the log has been read.
 
     `pain_ratings` are the rated sessions oldest first (`pain_history`): the last is the
@@ -150,6 +168,8 @@ def streaks_view(stats: Optional[StreakStats], pain_ratings: Sequence[PainRating
         grid_title=f"Days done, last {len(weeks)} {plural(len(weeks), 'week', 'weeks')}" if weeks else "Days done",
         pain_title="Pain, week average",
         no_pain_text="No pain rated yet",
+        last_session_text="" if newest is None else
+        f"Last session: {day_named(newest[0], today) if today is not None else day_month(newest[0])}, {newest[1]}",
     )
 
 

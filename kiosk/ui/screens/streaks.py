@@ -14,7 +14,7 @@ from kivy.properties import ObjectProperty
 from kiosk.core.streaks import pain_history
 from kiosk.ui import charts  # noqa: F401  (registers DayGrid, PainChart and GoalBar with the kv language)
 from kiosk.ui.screens.base import KioskScreen, load_kv
-from kiosk.ui.viewdata import StreaksView, streaks_view
+from kiosk.ui.viewdata import StreaksView, last_session, streaks_view
 
 
 class StreaksScreen(KioskScreen):
@@ -36,8 +36,9 @@ class StreaksScreen(KioskScreen):
     def make_view(self) -> StreaksView:
         controller = self.controller
         stats = controller.stats
-        ratings = pain_history(controller.log_keeper.records, stats.today) if stats is not None else []
-        return streaks_view(stats, ratings, controller.settings.week_start_index)
+        records = controller.log_keeper.records
+        ratings = pain_history(records, stats.today) if stats is not None else []
+        return streaks_view(stats, ratings, controller.settings.week_start_index, last_session(records))
 
 
 load_kv(__file__)

@@ -1,0 +1,167 @@
+"""The MQTT link on its own, against a real Mosquitto: TLS, the last will, and a broker
+that is away for long (what is queued does not grow)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import List
+
+import pytest
+from mqtt_broker import USERS, Broker, broker, free_port, wait_for  # noqa: F401 - the fixture
+
+from kiosk.config import MqttSettings
+from kiosk.mqtt.link import MqttLink, Will
+
+
+def settings_for(broker: Broker, **changes) -> MqttSettings:  # noqa: F811
+    secret = broker.folder / "kiosk.password"
+    secret.write_text(USERS["kiosk"] + "\n")
+    values = dict(host="127.0.0.1", port=broker.port, username="kiosk", password_file=str(secret))
+    values.update(changes)
+    return MqttSettings(**values)
+
+
+def make_link(settings: MqttSettings, problems: List[str], heard: List[str] = None) -> MqttLink:
+    return MqttLink(settings, "link-test", subscriptions=("home-exercise-kiosk/test/#",),
+                    will=Will("home-exercise-kiosk/link-test/availability", "offline"),
+                    on_message=lambda topic, payload: (heard if heard is not None else []).append(topic),
+                    sync_topic="home-exercise-kiosk/link-test/sync", on_problem=problems.append)
+
+
+def test_a_broker_away_for_long_costs_one_entry_per_topic(tmp_path: Path) -> None:
+    settings = MqttSettings(host="127.0.0.1", port=free_port())  # nothing listens there
+    problems: List[str] = []
+    link = make_link(settings, problems)
+    link.start()
+    try:
+        for second in range(20000):
+            link.publish("home-exercise-kiosk/link-test/state", f'{{"n": {second}}}')
+            link.publish("home-exercise-kiosk/link-test/session", f'{{"left": {second}}}', at_most_every_s=1.0)
+        assert link.queued() == 2
+        wait_for(lambda: link.status.state == "waiting", "the link to find the broker away")
+        assert problems == [] and link.alive  # away is not refused: it keeps trying
+    finally:
+        link.stop()
+    assert not link.alive
+
+
+def test_what_was_queued_while_away_is_sent_once_the_broker_is_there(broker: Broker) -> None:  # noqa: F811
+    broker.stop()
+    problems: List[str] = []
+    link = make_link(settings_for(broker), problems)
+    link.start()
+    try:
+        wait_for(lambda: link.status.state == "waiting", "the link to find the broker away")
+        link.publish("home-exercise-kiosk/link-test/state", "old")
+        link.publish("home-exercise-kiosk/link-test/state", "newest")
+        broker.start()
+        wait_for(lambda: link.connected and link.queued() == 0, "the link to connect and send")
+        wait_for(lambda: broker.retained("home-exercise-kiosk/link-test/state", wait_s=1)
+                 .get("home-exercise-kiosk/link-test/state") == "newest", "the newest state on the broker")
+    finally:
+        link.stop()
+    assert broker.retained("home-exercise-kiosk/link-test/availability", wait_s=1) == \
+        {"home-exercise-kiosk/link-test/availability": "offline"}  # a clean stop says so itself
+    assert problems == []
+
+
+def test_a_link_that_dies_is_marked_offline_by_its_last_will(broker: Broker, tmp_path: Path) -> None:  # noqa: F811
+    settings = settings_for(broker)
+    script = tmp_path / "link.py"
+    script.write_text(
+        "import sys, threading\n"
+        "from kiosk.config import MqttSettings\n"
+        "from kiosk.mqtt.link import MqttLink, Will\n"
+        f"settings = MqttSettings(host='127.0.0.1', port={broker.port}, username='kiosk', "
+        f"password_file={settings.password_file!r})\n"
+        "ready = threading.Event()\n"
+        "link = MqttLink(settings, 'doomed', subscriptions=(), will=Will('home-exercise-kiosk/doomed/availability', "
+        "'offline'), on_message=lambda t, p: None, sync_topic='home-exercise-kiosk/doomed/sync', "
+        "on_caught_up=ready.set)\n"
+        "link.publish('home-exercise-kiosk/doomed/availability', 'online')\n"
+        "link.start()\n"
+        "ready.wait(120)\n"
+        "print('connected', flush=True)\n"
+        "threading.Event().wait()\n")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "connected"
+        wait_for(lambda: broker.retained("home-exercise-kiosk/doomed/availability", wait_s=1)
+                 .get("home-exercise-kiosk/doomed/availability") == "online", "online")
+        process.kill()  # a power cut, as far as the broker can tell
+        process.wait(30)
+        wait_for(lambda: broker.retained("home-exercise-kiosk/doomed/availability", wait_s=1)
+                 .get("home-exercise-kiosk/doomed/availability") == "offline", "the last will")
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+# --------------------------------------------------------------------------- TLS
+
+def make_certificates(folder: Path) -> Path:
+    """A CA and a server certificate for 127.0.0.1 signed by it; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=Test CA", "-keyout", "ca.key", "-out", "ca.crt")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=Another CA", "-keyout", "other.key", "-out", "other.crt")
+    return folder
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path):
+    certificates = make_certificates(tmp_path / "certs")
+    running = Broker(tmp_path / "tls-broker", extra_config=f"cafile {certificates / 'ca.crt'}\n"
+                     f"certfile {certificates / 'server.crt'}\nkeyfile {certificates / 'server.key'}\n")
+    running.start()
+    try:
+        yield running, certificates
+    finally:
+        running.stop()
+
+
+def test_tls_with_the_brokers_ca_connects(tls_broker) -> None:
+    running, certificates = tls_broker
+    problems: List[str] = []
+    link = make_link(settings_for(running, tls=True, ca_file=str(certificates / "ca.crt")), problems)
+    link.start()
+    try:
+        wait_for(lambda: link.connected, "a TLS connection")
+    finally:
+        link.stop()
+    assert problems == []
+
+
+def test_a_certificate_that_does_not_verify_is_one_problem_and_no_retries(tls_broker, caplog) -> None:
+    running, certificates = tls_broker
+    problems: List[str] = []
+    done = threading.Event()
+    link = make_link(settings_for(running, tls=True, ca_file=str(certificates / "other.crt")), problems)
+    link._on_problem = lambda text: (problems.append(text), done.set())  # type: ignore[assignment]
+    link.start()
+    assert done.wait(60), "no problem reported"
+    wait_for(lambda: not link.alive, "the link to give up")
+    assert len(problems) == 1 and "certificate does not verify" in problems[0]
+    assert link.status.state == "refused" and link.status.attempts == 1
+    assert sum("Not trying again" in record.getMessage() for record in caplog.records) == 1
+
+
+def test_a_missing_password_file_is_one_problem_that_names_the_file(broker: Broker, tmp_path: Path) -> None:  # noqa: F811
+    problems: List[str] = []
+    link = make_link(settings_for(broker, password_file=str(tmp_path / "nope")), problems)
+    link.start()
+    wait_for(lambda: not link.alive, "the link to give up")
+    assert len(problems) == 1 and f"cannot read the password file {tmp_path / 'nope'}" in problems[0]
