@@ -259,7 +259,9 @@ def cmd_log_list(ctx: Context) -> int:
         state = ("done" if r.completed else "cut off" if r.interrupted else "stopped") + \
             (" (clock?)" if r.clock_unverified else "")
         pain = f"  pain {r.pain}" if r.pain is not None else ""
-        print(f"{r.local_date}  {r.routine:<24} {state:<8} {_clock(r.active_s):>6}  {r.source}{pain}", file=ctx.out)
+        screen = f"  on {r.screen}" if r.screen else ""
+        print(f"{r.local_date}  {r.routine:<24} {state:<8} {_clock(r.active_s):>6}  {r.source}{pain}{screen}",
+              file=ctx.out)
     print(_count(len(records), "session"), file=ctx.out)
     return 0
 
@@ -344,6 +346,12 @@ def cmd_stats(ctx: Context) -> int:
 
 
 def _mqtt_settings(ctx: Context) -> None:
+    import logging
+
+    # The link's own lines are for the app's journal; here each outcome is said once, below.
+    quiet = logging.getLogger("kiosk.mqtt")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
     if not ctx.settings.mqtt.enabled:
         raise UserError("MQTT is off: give `mqtt:` a `host:` in the settings file (see docs/home-assistant.md)")
     from kiosk.mqtt.link import MqttUnavailable, load_paho

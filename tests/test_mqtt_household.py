@@ -63,6 +63,10 @@ def test_two_screens_converge_after_one_was_offline_with_no_duplicates(tmp_path:
     assert len(ids) == 3 and len(living.records()) == 3
     assert [r.to_dict() for r in living.records()] == [r.to_dict() for r in bedroom.records()]
     assert set(broker.retained(f"{BASE}/sessions/#")) == {f"{BASE}/sessions/{i}" for i in ids}
+    with SessionLog.open(bedroom.data) as log:  # as the app saves a session: naming its screen
+        [done_here] = [record for record in log.records() if record.local_date == "2026-11-30"]
+        log.merge_records([])  # nothing changes by merging nothing
+    assert done_here.screen == ""  # `kiosk log add` is not done on a screen
     stats = json.loads(bedroom.kiosk("stats", "--json", "--today", "2026-11-30").stdout)
     assert stats["current_daily_streak"] == 3  # streaks count the household's sessions
 
@@ -148,3 +152,31 @@ def test_no_broker_is_one_line_and_exit_1(tmp_path: Path, broker: Broker, action
     broker.stop()
     done = screen.kiosk("mqtt", action, *(["--timeout", "3"] if action == "sync" else []))
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_a_household_with_more_sessions_than_a_broker_queues_arrives_whole(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+    """Mosquitto holds at most 1000 QoS 1 messages per client: the sessions are read at QoS 0."""
+    import datetime as dt
+
+    import paho.mqtt.client as paho
+
+    from kiosk.core.household import Topics, session_message
+
+    first = dt.datetime(2022, 1, 1, 8, 0, tzinfo=dt.timezone.utc)
+    records = [SessionRecord.create(routine="daily-reset", started=first + dt.timedelta(days=n),
+                                    ended=first + dt.timedelta(days=n, minutes=5), planned_s=300, active_s=300,
+                                    completed=True, source="kiosk") for n in range(1500)]
+    other = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="another-screen")
+    other.username_pw_set("kiosk", USERS["kiosk"])
+    other.connect("127.0.0.1", broker.port)
+    other.loop_start()
+    sent = [other.publish(*session_message(Topics(BASE, "other"), record), qos=1, retain=True) for record in records]
+    for info in sent:
+        info.wait_for_publish(60)
+    other.loop_stop()
+    other.disconnect()
+    screen = Screen(tmp_path, broker, "living")
+    assert "Heard 1500 sessions on the broker; merged 1500 into the log; published 0." in screen.sync()
+    assert len(screen.records()) == 1500
+    listing = screen.kiosk("log", "list").stdout
+    assert "1500 sessions" in listing

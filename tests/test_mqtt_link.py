@@ -27,7 +27,7 @@ def settings_for(broker: Broker, **changes) -> MqttSettings:  # noqa: F811
 def make_link(settings: MqttSettings, problems: List[str], heard: List[str] = None) -> MqttLink:
     return MqttLink(settings, "link-test", subscriptions=("home-exercise-kiosk/test/#",),
                     will=Will("home-exercise-kiosk/link-test/availability", "offline"),
-                    on_message=lambda topic, payload: (heard if heard is not None else []).append(topic),
+                    on_message=lambda topic, payload, retained: (heard if heard is not None else []).append(topic),
                     sync_topic="home-exercise-kiosk/link-test/sync", on_problem=problems.append)
 
 
@@ -79,7 +79,7 @@ def test_a_link_that_dies_is_marked_offline_by_its_last_will(broker: Broker, tmp
         f"password_file={settings.password_file!r})\n"
         "ready = threading.Event()\n"
         "link = MqttLink(settings, 'doomed', subscriptions=(), will=Will('home-exercise-kiosk/doomed/availability', "
-        "'offline'), on_message=lambda t, p: None, sync_topic='home-exercise-kiosk/doomed/sync', "
+        "'offline'), on_message=lambda t, p, r: None, sync_topic='home-exercise-kiosk/doomed/sync', "
         "on_caught_up=ready.set)\n"
         "link.publish('home-exercise-kiosk/doomed/availability', 'online')\n"
         "link.start()\n"
@@ -165,3 +165,15 @@ def test_a_missing_password_file_is_one_problem_that_names_the_file(broker: Brok
     link.start()
     wait_for(lambda: not link.alive, "the link to give up")
     assert len(problems) == 1 and f"cannot read the password file {tmp_path / 'nope'}" in problems[0]
+
+
+def test_a_broker_that_stays_away_is_one_log_line_however_many_tries(caplog) -> None:
+    problems: List[str] = []
+    link = make_link(MqttSettings(host="127.0.0.1", port=free_port()), problems)
+    link.start()
+    try:
+        wait_for(lambda: link.status.attempts >= 3, "three tries")
+    finally:
+        link.stop()
+    lines = [r for r in caplog.records if "cannot reach the broker" in r.getMessage()]
+    assert len(lines) == 1 and problems == []

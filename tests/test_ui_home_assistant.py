@@ -282,3 +282,45 @@ def test_without_paho_the_kiosk_says_so_once_and_works(tmp_path: Path, shipped_l
         assert kiosk.controller.in_session
     finally:
         kiosk.close()
+
+
+def test_a_press_kept_on_the_broker_is_not_obeyed(make_kiosk, broker: Broker, caplog) -> None:  # noqa: F811
+    caplog.set_level(logging.WARNING, logger="kiosk.mqtt")
+    broker.publish(f"{BASE}/living-room/start/set", "PRESS", retain=True)  # a mistake in some automation
+    kiosk = make_kiosk()
+    until(kiosk, connected(kiosk), "the kiosk to connect")
+    until(kiosk, lambda: "(retained) is not obeyed" in caplog.text, "the retained press to be named")
+    assert not kiosk.controller.in_session
+
+
+def test_a_start_from_afar_waits_for_the_safety_note_to_be_read(tmp_path: Path, shipped_library,
+                                                                broker: Broker) -> None:  # noqa: F811
+    config = tmp_path / "config.yaml"
+    config.write_text(broker.config_yaml(client_id="new-kiosk"))
+    settings, _ = load_settings(config)
+    kiosk = Kiosk(shipped_library, tmp_path / "data", settings=settings, config_path=config, first_start=True)
+    try:
+        until(kiosk, connected(kiosk), "the kiosk to connect")
+        assert kiosk.controller.screen == "safety"
+        broker.publish(f"{own(kiosk)}/start/set", "PRESS")
+        until(kiosk, lambda: "the safety note has not been read" in kiosk.controller.why_not_start(), "the reason")
+        kiosk.advance(3.0)
+        assert not kiosk.controller.in_session
+    finally:
+        kiosk.close()
+
+
+def test_a_pause_from_afar_counts_as_somebody_there_for_the_pause_limit(make_kiosk, broker: Broker,
+                                                                          shipped_library) -> None:  # noqa: F811
+    from kiosk.ui.session_section import PAUSE_LIMIT_S
+
+    routine = max(shipped_library.routines.values(), key=lambda r: build_timeline(r).total_s)
+    assert build_timeline(routine).total_s > PAUSE_LIMIT_S + 60
+    kiosk = make_kiosk()
+    until(kiosk, connected(kiosk), "the kiosk to connect")
+    kiosk.controller.start(routine.id)
+    kiosk.advance(PAUSE_LIMIT_S - 60, step=1.0, draw_every=60)  # nobody touches the screen for 9 minutes
+    broker.publish(f"{own(kiosk)}/pause/set", "PRESS")
+    until(kiosk, lambda: kiosk.controller.paused, "pause from Home Assistant")
+    kiosk.advance(120, step=1.0, draw_every=60)
+    assert kiosk.controller.in_session and kiosk.controller.paused  # 2 minutes after the pause: still there

@@ -54,7 +54,7 @@ class _OneConnection:
                              will=None, on_message=self._heard,
                              sync_topic=f"{topics.own}/cli-sync", on_caught_up=self._caught_up.set)
 
-    def _heard(self, topic: str, payload: bytes) -> None:
+    def _heard(self, topic: str, payload: bytes, _retained: bool) -> None:
         with self._lock:
             self.heard[topic] = payload
 
@@ -93,20 +93,19 @@ def sync(settings: Settings, data_dir: Path, *, timeout: float = SYNC_TIMEOUT_S)
             _OneConnection(settings, topics, client_id, (topics.sessions,)) as connection:
         connection.wait(timeout)
         arrived: List[SessionRecord] = []
-        on_broker: Dict[str, bytes] = {}
+        on_broker: Dict[str, SessionRecord] = {}
         for topic, payload in sorted(connection.heard.items()):
             record = read_session(topics, topic, payload)
             if isinstance(record, Ignored):
                 result.ignored.append(record.reason)
             elif record is not None:
                 arrived.append(record)
-                on_broker[record.id] = payload
+                on_broker[record.id] = record
         result.heard = len(arrived)
         result.merged = log.merge_records(arrived)
         for record in log.records():
-            topic, payload = session_message(topics, record)
-            if on_broker.get(record.id) != payload.encode("utf-8"):
-                connection.link.publish(topic, payload)
+            if on_broker.get(record.id) != record:  # compared as records: 300 and 300.0 are one number
+                connection.link.publish(*session_message(topics, record))
                 result.published += 1
         connection.link.request_sync()
         connection.wait(timeout)  # every session sent has reached the broker

@@ -6,7 +6,8 @@ updates) and the link's thread sends it when it can. A broker that is down is tr
 again after 1, 2, 4 ... 60 s; a broker that refuses the user name or password, or a TLS
 certificate that does not verify, is reported once and not tried again until the kiosk
 restarts, so a wrong password never becomes a storm of log lines or connections.
-Messages come back through `on_message` on this thread; the caller checks them. After
+Messages come back through `on_message(topic, payload, retained)` on this thread; the caller
+checks them. After
 each connect, `on_caught_up` says every retained message (the household's sessions) is in.
 """
 
@@ -25,6 +26,8 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 from kiosk.config import MqttSettings
 
 log = logging.getLogger("kiosk.mqtt")
+_PAHO_LOG = logging.getLogger("kiosk.mqtt.paho")
+_PAHO_LOG.setLevel(logging.WARNING)  # paho says a line per packet at DEBUG: not for the journal
 
 FIRST_RETRY_S = 1.0
 LAST_RETRY_S = 60.0
@@ -85,7 +88,7 @@ class MqttLink:
     """One broker connection: connects, subscribes, sends what was queued, hands messages on."""
 
     def __init__(self, settings: MqttSettings, client_id: str, *, subscriptions: Sequence[str],
-                 will: Optional[Will], on_message: Callable[[str, bytes], None], sync_topic: str,
+                 will: Optional[Will], on_message: Callable[[str, bytes, bool], None], sync_topic: str,
                  on_connected: Callable[[], None] = lambda: None,
                  on_caught_up: Callable[[], None] = lambda: None,
                  on_problem: Callable[[str], None] = lambda text: None,
@@ -183,7 +186,7 @@ class MqttLink:
             except (OSError, ValueError, ssl.SSLError) as error:
                 self._give_up(f"the MQTT settings cannot be used: {_reason(error)}")
                 return
-            self.status = LinkStatus("connecting", attempts=self.status.attempts + 1)
+            self.status = LinkStatus("connecting", detail=self.status.detail, attempts=self.status.attempts + 1)
             accepted = self._session(client)
             if self.status.state == "refused" or self._stopping.is_set():
                 return
@@ -198,7 +201,7 @@ class MqttLink:
         settings = self.settings
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              clean_session=True, reconnect_on_failure=False)
-        client.enable_logger(logging.getLogger("kiosk.mqtt.paho"))
+        client.enable_logger(_PAHO_LOG)
         if self._will is not None:
             client.will_set(self._will.topic, self._will.payload, qos=1, retain=True)
         if settings.username:
@@ -273,12 +276,15 @@ class MqttLink:
             self._connack = (False, str(reason_code))
             return
         self._connack = (True, "")
+        # QoS 0: a broker queues at most max_queued_messages (1000 in Mosquitto) QoS 1 messages
+        # per client, and would drop the rest of a household's retained sessions. QoS 0 on a
+        # live connection has no such limit; a connection lost mid-way hears them all again.
         for topic in self._subscriptions:
-            client.subscribe(topic, qos=1)
+            client.subscribe(topic, qos=0)
         # The broker sends a subscription's retained messages before it handles anything this
         # link sends later: when this token comes back, everything retained has arrived.
         self._sync_token = uuid.uuid4().hex
-        client.subscribe(self._sync_topic, qos=1)
+        client.subscribe(self._sync_topic, qos=0)
         client.publish(self._sync_topic, self._sync_token, qos=1, retain=False)
         self.connections += 1
         was = self.status.state
@@ -293,7 +299,7 @@ class MqttLink:
                 self._on_caught_up()
             return
         try:
-            self._on_message(message.topic, bytes(message.payload))
+            self._on_message(message.topic, bytes(message.payload), bool(message.retain))
         except Exception:  # a bug in reading one message must not end the link
             log.exception("mqtt: a message on %s could not be handled", message.topic[:120])
 
@@ -326,7 +332,7 @@ class MqttLink:
         self.status.state = "stopped"
 
     def _unreachable(self, error: BaseException) -> None:
-        if self.status.state != "waiting" or self.status.detail != _reason(error):
+        if self.status.detail != _reason(error):  # once per outage and reason, not at every try
             log.warning("mqtt: cannot reach the broker %s:%s (%s); trying again, waiting up to %d s",
                         self.settings.host, self.settings.port, _reason(error), LAST_RETRY_S)
         self.status = LinkStatus("waiting", detail=_reason(error), attempts=self.status.attempts)

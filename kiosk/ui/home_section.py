@@ -89,6 +89,7 @@ class HomeSection:
         return read_safety_note(paths.safety_note_path())
 
     def _show_safety_note(self, text: str) -> None:
+        self.safety_checked = True
         self.safety_text = text
         if text and self.screen == "home" and not self.in_session:
             self.screen = "safety"

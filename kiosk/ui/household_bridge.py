@@ -147,7 +147,7 @@ class HouseholdBridge:
             self._on_broker.clear()
         Clock.schedule_once(lambda _dt: self.publish_device())
 
-    def _heard(self, topic: str, payload: bytes) -> None:
+    def _heard(self, topic: str, payload: bytes, retained: bool) -> None:
         if len(payload) > MAX_MESSAGE_BYTES:
             self.link.ignored(f"{len(payload)} bytes on {topic[:120]!r}, more than {MAX_MESSAGE_BYTES}")
             return
@@ -163,9 +163,12 @@ class HouseholdBridge:
                 with self._lock:
                     first = not self._arrived
                     self._arrived.append(record)
-                    self._on_broker[record.id] = payload.decode("utf-8")
+                    self._on_broker[record.id] = session_message(self.topics, record)[1]  # as read, not as sent
                 if first:
                     Clock.schedule_once(lambda _dt: self._merge_arrived(), MERGE_BATCH_S)
+            return
+        if retained:  # a press kept on the broker would start a session at every connect
+            self.link.ignored(f"{topic[:120]!r}: a command kept on the broker (retained) is not obeyed")
             return
         command = read_command(self.topics, topic, payload, tuple(self._options))
         if isinstance(command, Ignored):
@@ -179,8 +182,8 @@ class HouseholdBridge:
         """The sessions heard since the last merge go into the log (on the worker)."""
         with self._lock:
             arrived, self._arrived = self._arrived, []
-        if arrived:
-            self.controller.log_keeper.merge(arrived, then=then)
+        if arrived:  # and where this screen's copy won, the broker hears it
+            self.controller.log_keeper.merge(arrived, then=then or self._publish_saved)
         elif then is not None:
             then()
 

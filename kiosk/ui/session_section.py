@@ -58,8 +58,10 @@ class SessionSection:
     _stats_before: Optional[StreakStats]
     _frame_event: Any
     _guard_until: float
+    _last_touch: float
     night: str
     safety_text: str
+    safety_checked: bool
     _paused_to_ask: bool = False
 
     if TYPE_CHECKING:  # provided by KioskController or the other section
@@ -105,6 +107,7 @@ class SessionSection:
         if self.why_not_start():
             return False
         self.night = ""
+        self._last_touch = self.clock()  # a press from afar is somebody there, as a tap is
         return self.start()
 
     def why_not_start(self) -> str:
@@ -112,8 +115,8 @@ class SessionSection:
         if self.in_session:
             return "a session is running"
         if self.clock() < self._guard_until:
-            return "a session has just started or ended"
-        if self.safety_text:
+            return "the screen has just changed (a session started or ended, or the screen woke)"
+        if self.safety_text or not self.safety_checked:
             return "the safety note has not been read at the screen yet"
         if self.default_routine() is None:
             return "there is no routine to start"
@@ -123,6 +126,7 @@ class SessionSection:
         """Pause or resume pressed in Home Assistant; with the Stop question open, it resumes."""
         if not self.in_session:
             return
+        self._last_touch = self.clock()  # the 10-minute pause limit counts from here, as from a tap
         if self.confirm_stop:
             self.cancel_stop()
         else:
