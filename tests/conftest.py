@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mqtt_broker import broker  # noqa: F401 - a real Mosquitto, for every test that asks for `broker`
 
 from kiosk import paths
 from kiosk.core.catalog import Library, load_library

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from mqtt_broker import BASE, USERS, Broker, broker  # noqa: F401 - the fixture
+from mqtt_broker import BASE, USERS, Broker
 
 from kiosk.core.model import SessionRecord
 from kiosk.sessionlog.store import SessionLog
@@ -20,7 +20,7 @@ from kiosk.sessionlog.store import SessionLog
 class Screen:
     """One screen of the household: a data folder, a settings file, and the `kiosk` command."""
 
-    def __init__(self, root: Path, broker: Broker, name: str) -> None:  # noqa: F811
+    def __init__(self, root: Path, broker: Broker, name: str) -> None:
         self.name = name
         self.data = root / name / "data"
         self.config = root / name / "config.yaml"
@@ -48,7 +48,7 @@ def add_session(screen: Screen, date: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_two_screens_converge_after_one_was_offline_with_no_duplicates(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+def test_two_screens_converge_after_one_was_offline_with_no_duplicates(tmp_path: Path, broker: Broker) -> None:
     living, bedroom = Screen(tmp_path, broker, "living"), Screen(tmp_path, broker, "bedroom")
     add_session(living, "2026-11-28")
     add_session(living, "2026-11-29")
@@ -71,7 +71,7 @@ def test_two_screens_converge_after_one_was_offline_with_no_duplicates(tmp_path:
     assert stats["current_daily_streak"] == 3  # streaks count the household's sessions
 
 
-def test_the_later_pain_rating_wins_on_every_screen(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+def test_the_later_pain_rating_wins_on_every_screen(tmp_path: Path, broker: Broker) -> None:
     living, bedroom = Screen(tmp_path, broker, "living"), Screen(tmp_path, broker, "bedroom")
     add_session(living, "2026-11-28")
     living.sync()
@@ -89,7 +89,7 @@ def test_the_later_pain_rating_wins_on_every_screen(tmp_path: Path, broker: Brok
     assert json.loads(retained[f"{BASE}/sessions/{session.id}"])["pain"] == 6
 
 
-def test_an_invalid_session_on_the_broker_is_named_and_not_merged(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+def test_an_invalid_session_on_the_broker_is_named_and_not_merged(tmp_path: Path, broker: Broker) -> None:
     screen = Screen(tmp_path, broker, "living")
     bad = {"id": "s1", "routine": "daily-reset", "started_utc": "2026-11-26T08:00:00Z",
            "local_date": "2026-11-26", "completed": True, "pain": 11}
@@ -103,7 +103,7 @@ def test_an_invalid_session_on_the_broker_is_named_and_not_merged(tmp_path: Path
     assert screen.records() == []
 
 
-def test_status_shows_what_home_assistant_sees_and_whether_the_broker_answers(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+def test_status_shows_what_home_assistant_sees_and_whether_the_broker_answers(tmp_path: Path, broker: Broker) -> None:
     screen = Screen(tmp_path, broker, "living")
     add_session(screen, "2026-11-28")
     done = screen.kiosk("mqtt", "status", "--json")
@@ -122,7 +122,7 @@ def test_status_shows_what_home_assistant_sees_and_whether_the_broker_answers(tm
     assert "Daily streak" in away.stdout  # the local states are still shown
 
 
-def test_a_wrong_password_is_one_line_and_the_password_is_never_printed(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+def test_a_wrong_password_is_one_line_and_the_password_is_never_printed(tmp_path: Path, broker: Broker) -> None:
     screen = Screen(tmp_path, broker, "living")
     wrong = tmp_path / "wrong"
     wrong.write_text("hunter2-wrong\n")
@@ -133,7 +133,7 @@ def test_a_wrong_password_is_one_line_and_the_password_is_never_printed(tmp_path
     assert "hunter2-wrong" not in done.stderr + done.stdout and "Traceback" not in done.stderr
 
 
-def test_mqtt_commands_say_what_is_missing(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+def test_mqtt_commands_say_what_is_missing(tmp_path: Path, broker: Broker) -> None:
     screen = Screen(tmp_path, broker, "living")
     blocked = [sys.executable, "-c", "import runpy, sys; sys.modules['paho'] = None; "
                                      "sys.argv[0] = 'kiosk'; runpy.run_module('kiosk', run_name='__main__')"]
@@ -147,14 +147,14 @@ def test_mqtt_commands_say_what_is_missing(tmp_path: Path, broker: Broker) -> No
 
 
 @pytest.mark.parametrize("action", ["sync", "status"])
-def test_no_broker_is_one_line_and_exit_1(tmp_path: Path, broker: Broker, action: str) -> None:  # noqa: F811
+def test_no_broker_is_one_line_and_exit_1(tmp_path: Path, broker: Broker, action: str) -> None:
     screen = Screen(tmp_path, broker, "living")
     broker.stop()
     done = screen.kiosk("mqtt", action, *(["--timeout", "3"] if action == "sync" else []))
     assert done.returncode == 1 and "Traceback" not in done.stderr
 
 
-def test_a_household_with_more_sessions_than_a_broker_queues_arrives_whole(tmp_path: Path, broker: Broker) -> None:  # noqa: F811
+def test_a_household_with_more_sessions_than_a_broker_queues_arrives_whole(tmp_path: Path, broker: Broker) -> None:
     """Mosquitto holds at most 1000 QoS 1 messages per client: the sessions are read at QoS 0."""
     import datetime as dt
 

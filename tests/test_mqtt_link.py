@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from mqtt_broker import USERS, Broker, broker, free_port, wait_for  # noqa: F401 - the fixture
+from mqtt_broker import USERS, Broker, free_port, wait_for
 
 from kiosk.config import MqttSettings
 from kiosk.mqtt.link import MqttLink, Will
 
 
-def settings_for(broker: Broker, **changes) -> MqttSettings:  # noqa: F811
+def settings_for(broker: Broker, **changes) -> MqttSettings:
     secret = broker.folder / "kiosk.password"
     secret.write_text(USERS["kiosk"] + "\n")
     values = dict(host="127.0.0.1", port=broker.port, username="kiosk", password_file=str(secret))
@@ -48,7 +48,7 @@ def test_a_broker_away_for_long_costs_one_entry_per_topic(tmp_path: Path) -> Non
     assert not link.alive
 
 
-def test_what_was_queued_while_away_is_sent_once_the_broker_is_there(broker: Broker) -> None:  # noqa: F811
+def test_what_was_queued_while_away_is_sent_once_the_broker_is_there(broker: Broker) -> None:
     broker.stop()
     problems: List[str] = []
     link = make_link(settings_for(broker), problems)
@@ -68,7 +68,7 @@ def test_what_was_queued_while_away_is_sent_once_the_broker_is_there(broker: Bro
     assert problems == []
 
 
-def test_a_link_that_dies_is_marked_offline_by_its_last_will(broker: Broker, tmp_path: Path) -> None:  # noqa: F811
+def test_a_link_that_dies_is_marked_offline_by_its_last_will(broker: Broker, tmp_path: Path) -> None:
     settings = settings_for(broker)
     script = tmp_path / "link.py"
     script.write_text(
@@ -159,7 +159,7 @@ def test_a_certificate_that_does_not_verify_is_one_problem_and_no_retries(tls_br
     assert sum("Not trying again" in record.getMessage() for record in caplog.records) == 1
 
 
-def test_a_missing_password_file_is_one_problem_that_names_the_file(broker: Broker, tmp_path: Path) -> None:  # noqa: F811
+def test_a_missing_password_file_is_one_problem_that_names_the_file(broker: Broker, tmp_path: Path) -> None:
     problems: List[str] = []
     link = make_link(settings_for(broker, password_file=str(tmp_path / "nope")), problems)
     link.start()

@@ -14,7 +14,7 @@ from typing import Callable, Dict, Iterator
 
 import pytest
 from kivy_harness import Kiosk
-from mqtt_broker import BASE, USERS, Broker, broker  # noqa: F401 - the fixture
+from mqtt_broker import BASE, USERS, Broker
 
 from kiosk.config import load_settings
 from kiosk.core.timeline import build_timeline
@@ -36,7 +36,7 @@ def until(kiosk: Kiosk, condition: Callable[[], bool], what: str, timeout: float
 
 
 @pytest.fixture
-def make_kiosk(tmp_path: Path, shipped_library, broker: Broker) -> Iterator[Callable[..., Kiosk]]:  # noqa: F811
+def make_kiosk(tmp_path: Path, shipped_library, broker: Broker) -> Iterator[Callable[..., Kiosk]]:
     made = []
 
     def make(name: str = "Living room", password_file: Path = None, client_id: str = "living-room") -> Kiosk:
@@ -64,7 +64,7 @@ def connected(kiosk: Kiosk) -> Callable[[], bool]:
     return lambda: household is not None and household.link.connected
 
 
-def session_state(broker: Broker, kiosk: Kiosk) -> Dict[str, object]:  # noqa: F811
+def session_state(broker: Broker, kiosk: Kiosk) -> Dict[str, object]:
     payload = broker.retained(f"{own(kiosk)}/session", wait_s=1).get(f"{own(kiosk)}/session")
     return json.loads(payload) if payload else {}
 
@@ -74,7 +74,7 @@ def saved(kiosk: Kiosk):
         return log.records()
 
 
-def test_discovery_names_one_device_whose_entities_have_live_topics(make_kiosk, broker: Broker) -> None:  # noqa: F811
+def test_discovery_names_one_device_whose_entities_have_live_topics(make_kiosk, broker: Broker) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     until(kiosk, lambda: kiosk.controller.household.link.queued() == 0, "the first messages to be sent")
@@ -111,7 +111,7 @@ def test_discovery_names_one_device_whose_entities_have_live_topics(make_kiosk, 
 
 
 def test_start_from_home_assistant_runs_one_session_and_a_second_press_does_nothing(
-        make_kiosk, broker: Broker, shipped_library) -> None:  # noqa: F811
+        make_kiosk, broker: Broker, shipped_library) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     broker.publish(f"{own(kiosk)}/start/set", "PRESS")
@@ -138,7 +138,7 @@ def test_start_from_home_assistant_runs_one_session_and_a_second_press_does_noth
           ["done_today"] == "ON", "done today to be published")
 
 
-def test_pause_and_stop_from_home_assistant_take_the_screens_own_paths(make_kiosk, broker: Broker) -> None:  # noqa: F811
+def test_pause_and_stop_from_home_assistant_take_the_screens_own_paths(make_kiosk, broker: Broker) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     kiosk.tap(kiosk.widget("home", "start_button"))
@@ -156,7 +156,7 @@ def test_pause_and_stop_from_home_assistant_take_the_screens_own_paths(make_kios
     until(kiosk, lambda: session_state(broker, kiosk).get("state") == "idle", "the session sensor to say idle")
 
 
-def test_settings_from_home_assistant_apply_and_are_saved(make_kiosk, broker: Broker, shipped_library) -> None:  # noqa: F811
+def test_settings_from_home_assistant_apply_and_are_saved(make_kiosk, broker: Broker, shipped_library) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     other = next(r for r in shipped_library.routines.values() if r.id != shipped_library.default_routine().id)
@@ -175,7 +175,7 @@ def test_settings_from_home_assistant_apply_and_are_saved(make_kiosk, broker: Br
 
 
 def test_a_broker_restarted_mid_session_changes_nothing_and_hears_the_session_after(
-        make_kiosk, broker: Broker, shipped_library) -> None:  # noqa: F811
+        make_kiosk, broker: Broker, shipped_library) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     link = kiosk.controller.household.link
@@ -196,7 +196,7 @@ def test_a_broker_restarted_mid_session_changes_nothing_and_hears_the_session_af
 
 
 def test_hostile_messages_are_ignored_with_a_log_line_and_nothing_is_merged(
-        make_kiosk, broker: Broker, tmp_path: Path, caplog) -> None:  # noqa: F811
+        make_kiosk, broker: Broker, tmp_path: Path, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="kiosk.mqtt")
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
@@ -222,7 +222,7 @@ def test_hostile_messages_are_ignored_with_a_log_line_and_nothing_is_merged(
 
 
 def test_a_wrong_password_is_one_notice_and_one_log_line_and_never_logged(
-        make_kiosk, broker: Broker, tmp_path: Path, caplog) -> None:  # noqa: F811
+        make_kiosk, broker: Broker, tmp_path: Path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = tmp_path / "wrong-password"
     wrong.write_text("not-the-password-4711\n")
@@ -242,7 +242,7 @@ def test_a_wrong_password_is_one_notice_and_one_log_line_and_never_logged(
     assert kiosk.controller.in_session
 
 
-def test_home_assistant_coming_back_online_gets_the_device_again(make_kiosk, broker: Broker) -> None:  # noqa: F811
+def test_home_assistant_coming_back_online_gets_the_device_again(make_kiosk, broker: Broker) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     until(kiosk, lambda: kiosk.controller.household.link.queued() == 0, "the first messages to be sent")
@@ -255,7 +255,7 @@ def test_home_assistant_coming_back_online_gets_the_device_again(make_kiosk, bro
           == sorted(configs), "discovery to be published again")
 
 
-def test_closing_the_app_says_offline(make_kiosk, broker: Broker) -> None:  # noqa: F811
+def test_closing_the_app_says_offline(make_kiosk, broker: Broker) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     topic = f"{own(kiosk)}/availability"
@@ -264,7 +264,7 @@ def test_closing_the_app_says_offline(make_kiosk, broker: Broker) -> None:  # no
     assert broker.retained(topic, wait_s=1) == {topic: "offline"}
 
 
-def test_without_paho_the_kiosk_says_so_once_and_works(tmp_path: Path, shipped_library, broker: Broker,  # noqa: F811
+def test_without_paho_the_kiosk_says_so_once_and_works(tmp_path: Path, shipped_library, broker: Broker,
                                                         monkeypatch) -> None:
     import sys
 
@@ -284,7 +284,7 @@ def test_without_paho_the_kiosk_says_so_once_and_works(tmp_path: Path, shipped_l
         kiosk.close()
 
 
-def test_a_press_kept_on_the_broker_is_not_obeyed(make_kiosk, broker: Broker, caplog) -> None:  # noqa: F811
+def test_a_press_kept_on_the_broker_is_not_obeyed(make_kiosk, broker: Broker, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="kiosk.mqtt")
     broker.publish(f"{BASE}/living-room/start/set", "PRESS", retain=True)  # a mistake in some automation
     kiosk = make_kiosk()
@@ -294,7 +294,7 @@ def test_a_press_kept_on_the_broker_is_not_obeyed(make_kiosk, broker: Broker, ca
 
 
 def test_a_start_from_afar_waits_for_the_safety_note_to_be_read(tmp_path: Path, shipped_library,
-                                                                broker: Broker) -> None:  # noqa: F811
+                                                                broker: Broker) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(broker.config_yaml(client_id="new-kiosk"))
     settings, _ = load_settings(config)
@@ -311,7 +311,7 @@ def test_a_start_from_afar_waits_for_the_safety_note_to_be_read(tmp_path: Path, 
 
 
 def test_a_pause_from_afar_counts_as_somebody_there_for_the_pause_limit(make_kiosk, broker: Broker,
-                                                                          shipped_library) -> None:  # noqa: F811
+                                                                          shipped_library) -> None:
     from kiosk.ui.session_section import PAUSE_LIMIT_S
 
     routine = max(shipped_library.routines.values(), key=lambda r: build_timeline(r).total_s)
