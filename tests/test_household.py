@@ -707,3 +707,13 @@ def test_unverified_sessions_are_left_out() -> None:
     assert (state.last_session, state.last_pain) == ("2026-01-09T07:00:00+00:00", 4)
     only_unverified = [records[1]]
     assert (state_of(only_unverified).last_session, state_of(only_unverified).last_pain) == (None, None)
+
+
+@pytest.mark.parametrize("client_id", ["living-room", "Kiosk-RaspberryPi-3d1219c7", "a.b c"])
+def test_the_suggested_entity_ids_are_ones_home_assistant_accepts(client_id: str) -> None:
+    """Lower case letters, digits and _ after the domain: Home Assistant refuses anything else."""
+    node = node_id(client_id)
+    for topic, entity in discovery(Topics("home-exercise-kiosk", node), Device(node, "Kiosk", "1")):
+        domain = topic.split("/")[1]
+        assert re.fullmatch(rf"{domain}\.[a-z0-9_]+", entity["default_entity_id"]), entity["default_entity_id"]
+        assert entity["default_entity_id"] == f"{domain}.{entity['object_id']}"

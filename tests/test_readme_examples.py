@@ -86,3 +86,29 @@ def test_every_routine_of_the_readme_example_says_begin_as_each_work_period_star
         assert works
         for segment in works:
             assert {"at_s": segment["start_s"], "kind": "start", "text": "Begin."} in segment["cues"], segment
+
+
+def test_the_home_assistant_guides_examples_are_what_the_kiosk_and_home_assistant_read(tmp_path: Path) -> None:
+    """Its `mqtt:` section loads with no problem; its card and automations are valid YAML that
+    name the entity ids the discovery payloads suggest for `client_id: living-room`."""
+    from kiosk.config import load_settings
+    from kiosk.core.household import Device, Topics, discovery_messages
+
+    guide = (REPO / "docs" / "home-assistant.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", guide, re.S)
+    [section] = [block for block in blocks if block.lstrip().startswith("mqtt:")]
+    (tmp_path / "mqtt-password").write_text("secret\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(section, encoding="utf-8")
+    settings, problems = load_settings(config)
+    assert problems == () and settings.mqtt.client_id == "living-room"
+    assert settings.mqtt.password_file == str(tmp_path / "mqtt-password")
+    suggested = {json.loads(payload)["default_entity_id"]
+                 for _, payload in discovery_messages(Topics("b", "living-room"), Device("living-room", "x", "1"), [])}
+    named = set()
+    for block in blocks:
+        if block.lstrip().startswith("mqtt:") or block.lstrip().startswith("logins:"):
+            continue
+        named |= set(re.findall(r"\b(?:sensor|binary_sensor|button|select|switch|number)\.exercise_kiosk_[a-z_]+",
+                                yaml.dump(yaml.safe_load(block))))
+    assert named and named <= suggested, named - suggested

@@ -194,10 +194,11 @@ def discovery_messages(topics: Topics, device: Device, routine_names: Sequence[s
               "origin": {"name": "home-exercise-kiosk", "sw_version": device.version}}
 
     def entity(component: str, key: str, name: str, **fields: Any) -> Tuple[str, str]:
-        # object_id for Home Assistant before 2025.10, default_entity_id after it.
-        payload = dict(common, name=name, unique_id=f"{device.node}_{key}",
-                       object_id=f"exercise_kiosk_{device.node}_{key}",
-                       default_entity_id=f"{component}.exercise_kiosk_{device.node}_{key}", **fields)
+        # object_id for Home Assistant before 2025.10, default_entity_id after it: an entity
+        # id is lower case letters, digits and _ only.
+        object_id = re.sub(r"[^a-z0-9_]", "_", f"exercise_kiosk_{device.node}_{key}".lower())
+        payload = dict(common, name=name, unique_id=f"{device.node}_{key}", object_id=object_id,
+                       default_entity_id=f"{component}.{object_id}", **fields)
         return topics.discovery(component, key), _json(payload)
 
     def sensor(key: str, name: str, **fields: Any) -> Tuple[str, str]:
