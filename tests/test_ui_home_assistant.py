@@ -105,6 +105,9 @@ def test_discovery_names_one_device_whose_entities_have_live_topics(make_kiosk, 
             assert config["command_topic"].startswith(own(kiosk) + "/") and config["command_topic"].endswith("/set")
     assert state["done_today"] == "OFF" and state["weekly_goal"] == 5 and state["voice"] == "ON"
     assert session == {"state": "idle", "routine": "", "exercise": "", "seconds_left": 0}
+    kiosk.tap(kiosk.widget("home", "settings_button"))
+    kiosk.advance(1.0)
+    assert kiosk.widget("settings", "home_assistant").value == "Connected to 127.0.0.1"
     routine = kiosk.controller.default_routine()
     select = next(config for config in configs.values() if config["unique_id"].endswith("_routine"))
     assert state["routine"] == routine.name and routine.name in select["options"]
@@ -231,6 +234,8 @@ def test_a_wrong_password_is_one_notice_and_one_log_line_and_never_logged(
     until(kiosk, lambda: link.status.state == "refused", "the broker to refuse the password")
     until(kiosk, lambda: "Home Assistant is not connected" in kiosk.controller.notice, "the notice")
     assert "the user name or password is wrong" in kiosk.controller.notice
+    kiosk.advance(1.0)
+    assert kiosk.controller.household_status == "Not connected: the settings need a look"
     until(kiosk, lambda: not link.alive, "the link to give up for good")
     errors = [r for r in caplog.records if r.name.startswith("kiosk.mqtt") and r.levelno >= logging.ERROR]
     assert len(errors) == 1 and link.status.attempts == 1 and link.connections == 0
@@ -276,7 +281,7 @@ def test_without_paho_the_kiosk_says_so_once_and_works(tmp_path: Path, shipped_l
     settings, _ = load_settings(config)
     kiosk = Kiosk(shipped_library, tmp_path / "data", settings=settings, config_path=config)
     try:
-        assert kiosk.controller.household is None
+        assert kiosk.controller.household is None and kiosk.controller.household_status == "Not set up"
         assert "the kiosk's MQTT part is not installed (paho-mqtt)" in kiosk.controller.notice
         kiosk.tap(kiosk.widget("home", "start_button"))
         assert kiosk.controller.in_session

@@ -72,6 +72,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
     its own arrangement for it, chosen from the window's shape."""
     safety_text = StringProperty("")
     """The safety note, shown over Home until it has been acknowledged once."""
+    household_status = StringProperty("Not set up")
+    """Home Assistant's connection, as the Settings screen says it."""
     safety_checked = BooleanProperty(False)
     """Whether the data folder has been asked if the note was read (a Start from afar waits for it)."""
     settings = ObjectProperty(Settings(), rebind=True)

@@ -58,6 +58,7 @@ class HomeSection:
     in_session: bool
     confirm_stop: bool
     household: Any
+    household_status: str
     safety_text: str
     stats: Any
     start_title: str
@@ -155,8 +156,10 @@ class HomeSection:
             if self.stats is not None and self.stats.today != now.date():
                 self._refresh_stats()  # past midnight: "today" has moved on
         self._expire_notice()
-        if self.in_session and self.household is not None:
-            self.household.publish_session()  # the seconds left, once a second
+        if self.household is not None:
+            self.household_status = self.household.status_text()
+            if self.in_session:
+                self.household.publish_session()  # the seconds left, once a second
         if self.screen not in ("home", "session") and not self.in_session:
             limit = DONE_TIMEOUT_S if self.screen == "done" else self.settings.idle_timeout
             if self.clock() - self._last_touch >= limit:

@@ -79,6 +79,17 @@ class HouseholdBridge:
     def stop(self) -> None:
         self.link.stop(timeout=3.0)
 
+    def status_text(self) -> str:
+        """The connection, for the Settings screen, in a few words."""
+        state, where = self.link.status.state, self.link.settings.host
+        if state == "connected":
+            return f"Connected to {where}"
+        if state == "refused":
+            return "Not connected: the settings need a look"
+        if state == "waiting":
+            return f"Trying to reach {where}"
+        return f"Connecting to {where}"
+
     # ------------------------------------------------------------------ publishing (main thread)
 
     def publish_device(self) -> None:
