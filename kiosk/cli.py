@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
@@ -345,6 +346,51 @@ def cmd_stats(ctx: Context) -> int:
     return 0
 
 
+def cmd_remind_list(ctx: Context) -> int:
+    from kiosk import remind
+    from kiosk.core.clockcheck import local_zone
+
+    zone = local_zone()
+    try:
+        now = remind.parse_now(ctx.args.now, zone) if ctx.args.now else ctx.now()
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    with _open_log(ctx, reading=True) as log:
+        records = log.records()
+    items = remind.planned(ctx.settings, ctx.data_dir, now, zone, records)
+    if ctx.args.json:
+        _print_json(ctx, remind.as_json(items))
+        return 0
+    if not ctx.settings.reminders:
+        print("No reminders are set: add them on the Settings screen (Reminders) or under `reminders:` in "
+              "the settings file.", file=ctx.out)
+        return 0
+    for line in remind.as_lines(items, now, zone, 7):
+        print(line, file=ctx.out)
+    return 0
+
+
+def cmd_remind_test(ctx: Context) -> int:
+    from kiosk import remind
+    from kiosk.sound.voice import default_cache_dir
+
+    cache_dir = default_cache_dir()
+    target = Path(ctx.args.to) if ctx.args.to else remind.scratch_wav()
+    try:
+        notices = remind.reminder_sound(ctx.settings, paths.shipped_media_dir(), cache_dir, target)
+    except OSError as error:
+        raise UserError(f"cannot write {target}: {error.strerror or error}") from None
+    except (wave.Error, ValueError) as error:  # a voice at another sample rate than the chime, say
+        print(f"kiosk: cannot make the reminder's sound: {error}", file=ctx.err)
+        return 1
+    for notice in notices:
+        ctx.warn(f"kiosk: {notice}")
+    if ctx.args.to:
+        print(f"Saved {target}.", file=ctx.out)
+        return 0
+    return _play(ctx, target, 1.0, "the reminder")  # already at the reminder volume
+
+
 def _mqtt_settings(ctx: Context) -> None:
     import logging
 
@@ -461,7 +507,7 @@ def cmd_voices(ctx: Context) -> int:
 
 
 def cmd_say(ctx: Context) -> int:
-    from kiosk.sound.audio import AplayAudio, write_scaled
+    from kiosk.sound.audio import write_scaled
     from kiosk.sound.voice import PhraseVoice, default_cache_dir
 
     text = " ".join(ctx.args.text.split())
@@ -486,10 +532,18 @@ def cmd_say(ctx: Context) -> int:
             raise UserError(f"cannot write {target}: {error.strerror or error}") from None
         print(f"Saved {target}.", file=ctx.out)
         return 0
-    aplay = AplayAudio(cache_dir / "scaled")
+    return _play(ctx, rendered, ctx.settings.volume, "the phrase")
+
+
+def _play(ctx: Context, wav: Path, volume: float, what: str) -> int:
+    """Play a WAV through aplay to its end; 1 with one line when it cannot be heard."""
+    from kiosk.sound.audio import AplayAudio
+    from kiosk.sound.voice import default_cache_dir
+
+    aplay = AplayAudio(default_cache_dir() / "scaled")
     problem = aplay.probe()
     if problem is None:
-        aplay.play(rendered, ctx.settings.volume)
+        aplay.play(wav, volume)
         try:
             while aplay.playing:
                 time.sleep(0.02)
@@ -498,7 +552,7 @@ def cmd_say(ctx: Context) -> int:
             raise
         problem = aplay.problem
     if problem:
-        print(f"kiosk: cannot play the phrase: {problem}. Save it with --to FILE.wav instead.", file=ctx.err)
+        print(f"kiosk: cannot play {what}: {problem}. Save it with --to FILE.wav instead.", file=ctx.err)
         return 1
     return 0
 
@@ -635,6 +689,18 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--speed", type=_speed, default=1.0, metavar="N",
                       help="run the session clock N times faster, for trying a routine quickly; the session "
                            "is still recorded as played in full (use a scratch --data-dir to keep it out)")
+
+    remind = commands.add_parser("remind", parents=[common], help="the reminders: list them, or play one now")
+    remind_commands = remind.add_subparsers(dest="remind_command", metavar="ACTION")
+    remind.set_defaults(handler=lambda ctx: _missing_action(remind, "say what to do: list or test"))
+    remind_list = add("list", cmd_remind_list, "the reminders of the coming 7 days, and whether each will play",
+                      remind_commands)
+    remind_list.add_argument("--json", action="store_true", help="machine-readable output")
+    remind_list.add_argument("--now", metavar="ISO-DATETIME",
+                             help="as if it were this moment (local time unless it has an offset)")
+    remind_test = add("test", cmd_remind_test, "play a reminder now, as the screen would: the chime, then the "
+                      "message, at the reminder volume", remind_commands)
+    remind_test.add_argument("--to", metavar="FILE.wav", help="save it to this WAV file instead of playing it")
 
     mqtt = commands.add_parser("mqtt", parents=[common], help="Home Assistant and the household log over MQTT")
     mqtt_commands = mqtt.add_subparsers(dest="mqtt_command", metavar="ACTION")

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple, TypeVar
 from kiosk.core import yamldoc
 from kiosk.core.catalog import FieldSpec, Report, check_keys, read_value
 from kiosk.core.night import NIGHT_MODES, parse_clock
+from kiosk.core.reminders import MAX_REMINDERS, WEEKDAY_KEYS, Reminder, parse_days
 from kiosk.core.streaks import DAYS_PER_WEEK, DEFAULT_WEEKLY_GOAL, WEEKDAYS, parse_week_start
 from kiosk.core.yamldoc import Mapping, Problem, Scalar, YamlError
 from kiosk.sessionlog.atomic import write_atomically
@@ -143,6 +144,11 @@ class Settings:
         choices=NIGHT_MODES)
     night_start: str = _setting("22:00", "clock", "When the night starts, like 22:00.")
     night_end: str = _setting("07:00", "clock", "When the night ends, like 07:00.")
+    reminders: Tuple[Reminder, ...] = _setting(
+        (), "reminders", f"Up to {MAX_REMINDERS} times a day to chime, say a message and show the reminder card.")
+    reminder_volume: float = _setting(
+        0.6, "number", "Loudness of a reminder's chime and message, 0 to 1.",
+        minimum=0.0, maximum=1.0, step=0.1)
     mqtt: MqttSettings = _setting(
         MqttSettings(), "section", "Home Assistant and other screens of the home over MQTT; off when absent.")
 
@@ -202,6 +208,8 @@ def _read_setting(spec: FieldSpec, node: yamldoc.AnyNode, base: Path, report: Re
         return _read_paths(spec.name, node, base, report)
     if spec.kind == "section":
         return _read_mqtt(node, base, report)
+    if spec.kind == "reminders":
+        return _read_reminders(node, report)
     if isinstance(node, Scalar) and (node.value is None or node.value == ""):
         return None
     return read_value(spec, node, "the settings", report)
@@ -211,8 +219,8 @@ def _as_warnings(problems: List[Problem]) -> Tuple[Problem, ...]:
     """Settings problems never stop the kiosk: a bad key is ignored, a bad value keeps its default."""
     softened = []
     for problem in sorted(problems):
-        if problem.field == "mqtt.":  # one key inside the section: already says it is ignored
-            softened.append(replace(problem, severity="warning", field="mqtt"))
+        if problem.field.endswith("."):  # one key or entry inside a section: it says what became of it
+            softened.append(replace(problem, severity="warning", field=problem.field[:-1]))
             continue
         if problem.field:
             default = getattr(Settings(), problem.field)
@@ -235,6 +243,79 @@ def _read_paths(name: str, node: yamldoc.AnyNode, base: Path, report: Report) ->
         folder = Path(item.value.strip()).expanduser()
         folders.append(str(folder if folder.is_absolute() else (base / folder)))
     return tuple(folders)
+
+
+def _read_reminders(node: yamldoc.AnyNode, report: Report) -> Optional[Tuple[Reminder, ...]]:
+    """The `reminders:` list: a wrong entry is reported and left out, the others apply."""
+    if isinstance(node, Scalar) and (node.value is None or node.value == ""):
+        return None
+    if not isinstance(node, yamldoc.Sequence):
+        report.error(node, "'reminders' must be a list of entries like `- time: \"08:30\"`")
+        return None
+    found: List[Reminder] = []
+    entry_problems: List[Problem] = []
+    entries = Report(report.shown, entry_problems)
+    for number, item in enumerate(node.items, start=1):
+        if len(found) == MAX_REMINDERS:
+            entries.error(item, f"at most {MAX_REMINDERS} reminders: reminder {number} and any after it")
+            break
+        reminder = _read_reminder(item, number, entries)
+        if reminder is not None:
+            found.append(reminder)
+    for problem in entry_problems:  # one entry is left out, not the whole list
+        report.problems.append(replace(problem, message=problem.message + " (left out)", field="reminders."))
+    return tuple(found)
+
+
+REMINDER_KEYS = ("time", "days", "message")
+
+
+def _read_reminder(item: yamldoc.AnyNode, number: int, report: Report) -> Optional[Reminder]:
+    what = f"reminder {number}"
+    if not isinstance(item, Mapping):
+        report.error(item, f"{what} must be a mapping like `time: \"08:30\"`, not {_kind_of(item)}")
+        return None
+    unknown = [key for key in item.entries if key not in REMINDER_KEYS]
+    if unknown:
+        report.error(item.entries[unknown[0]][0], f"unknown key {unknown[0]!r} in {what} "
+                                                  f"(known keys: {', '.join(REMINDER_KEYS)})")
+        return None
+    if "time" not in item.entries:
+        report.error(item, f"{what} has no 'time' (like time: \"08:30\")")
+        return None
+    time_node = item.entries["time"][1]
+    try:
+        time = parse_clock(time_node.raw if isinstance(time_node, Scalar) else "").strftime("%H:%M")
+    except ValueError as error:
+        report.error(time_node, f"'time' in {what}: {error}")
+        return None
+    days = WEEKDAY_KEYS
+    if "days" in item.entries:
+        days_node = item.entries["days"][1]
+        values = days_node.items if isinstance(days_node, yamldoc.Sequence) else None
+        if values is None or not all(isinstance(value, Scalar) and isinstance(value.value, str) for value in values):
+            report.error(days_node, f"'days' in {what} must be a list of days like [mon, wed, fri]")
+            return None
+        try:
+            days = parse_days([value.value for value in values])
+        except ValueError as error:
+            report.error(days_node, f"'days' in {what}: {error}")
+            return None
+    message = ""
+    if "message" in item.entries:
+        message_node = item.entries["message"][1]
+        if not isinstance(message_node, Scalar) or not isinstance(message_node.value, str) \
+                or not message_node.value.strip():
+            report.error(message_node, f"'message' in {what} must be text")
+            return None
+        message = " ".join(message_node.value.split())
+    return Reminder(time, days, message)
+
+
+def _kind_of(node: yamldoc.AnyNode) -> str:
+    if isinstance(node, yamldoc.Sequence):
+        return "a list"
+    return "empty" if isinstance(node, Scalar) and node.value is None else "a single value"
 
 
 def _read_mqtt(node: yamldoc.AnyNode, base: Path, report: Report) -> Optional[MqttSettings]:
@@ -271,6 +352,16 @@ def _read_mqtt(node: yamldoc.AnyNode, base: Path, report: Report) -> Optional[Mq
     return MqttSettings(**values)
 
 
+def _reminder_data(reminder: Reminder) -> Dict[str, Any]:
+    """One reminder as the settings file writes it: the days only when not every day."""
+    data: Dict[str, Any] = {"time": reminder.time}
+    if tuple(reminder.days) != WEEKDAY_KEYS:
+        data["days"] = list(reminder.days)
+    if reminder.message:
+        data["message"] = reminder.message
+    return data
+
+
 def save_settings(path: Path, settings: Settings) -> None:
     """Write the settings atomically (temp file, fsync, rename), keeping only non-defaults."""
     defaults = asdict(Settings())
@@ -278,6 +369,8 @@ def save_settings(path: Path, settings: Settings) -> None:
             for key, value in asdict(settings).items() if value != defaults[key]}
     if "mqtt" in data:  # the section, too, keeps only what differs from its defaults
         data["mqtt"] = {key: value for key, value in data["mqtt"].items() if value != defaults["mqtt"][key]}
+    if "reminders" in data:
+        data["reminders"] = [_reminder_data(reminder) for reminder in settings.reminders]
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# home-exercise-kiosk settings; see README.md for every key.\n" + (yamldoc.dump(data) if data else "")
     write_atomically(path, text.encode("utf-8"))

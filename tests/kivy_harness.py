@@ -116,7 +116,9 @@ class Kiosk:
     def __init__(self, library: Library, data_dir: Path, *, settings: Optional[Settings] = None,
                  size: Tuple[int, int] = (800, 480), today: dt.date = dt.date(2026, 11, 26),
                  config_path: Optional[Path] = None, speaker_factory: Optional[Callable[[Settings], Any]] = None,
-                 log_opener: Optional[Callable[[Path], Any]] = None, first_start: bool = False) -> None:
+                 log_opener: Optional[Callable[[Path], Any]] = None, first_start: bool = False,
+                 reminder_speaker_factory: Optional[Callable[[Settings], Any]] = None,
+                 start_time: dt.time = dt.time(9, 0)) -> None:
         if not first_start:  # the safety note has been read on this kiosk before
             data_dir.mkdir(parents=True, exist_ok=True)
             (data_dir / SAFETY_SEEN).touch()
@@ -124,12 +126,14 @@ class Kiosk:
         self.window = EventLoop.window
         self.window.system_size = size  # the panel's own pixels; a `rotation` turns what the layout sees
         self.clock = FAKE_TIME
-        wall_start = dt.datetime.combine(today, dt.time(9, 0)).astimezone()
+        wall_start = dt.datetime.combine(today, start_time).astimezone()
         origin = self.clock.now
         self.wall = lambda: wall_start + dt.timedelta(seconds=self.clock.now - origin)
         extra = {}
         if log_opener is not None:
             extra["log_opener"] = log_opener
+        if reminder_speaker_factory is not None:
+            extra["reminder_speaker_factory"] = reminder_speaker_factory
         self.controller = KioskController(library, settings or Settings(), data_dir=data_dir,
                                           config_path=config_path, clock=self.clock, wall=self.wall,
                                           speaker_factory=speaker_factory, **extra)

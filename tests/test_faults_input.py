@@ -134,6 +134,8 @@ def test_a_wrong_type_for_any_setting_names_file_line_and_key_and_keeps_the_othe
     assert (problem.path, problem.line, problem.severity) == (str(path), 2, "warning")
     if name == "mqtt" and wrong.startswith("{"):  # a section: a wrong key inside it is left out, not the section
         assert "unknown key 'a' in the 'mqtt' settings" in problem.message and problem.message.endswith("(ignored)")
+    elif name == "reminders" and wrong.startswith("["):  # a list: a wrong entry is left out, not the list
+        assert "reminder 1 must be a mapping" in problem.message and problem.message.endswith("(left out)")
     else:
         assert repr(name) in problem.message and "using the default" in problem.message
     assert getattr(settings, name) == getattr(Settings(), name)

@@ -46,7 +46,7 @@ ROUTINES = ("Morning feet", "Desk break", "Hüfte & Knie \"sanft\"")
 HA_ID = re.compile(r"[a-zA-Z0-9_-]+")
 """What Home Assistant's MQTT discovery allows for a node id and an object id in a topic."""
 DISCOVERY_TOPIC = re.compile(
-    r"(?P<prefix>.+)/(?P<component>sensor|binary_sensor|button|select|switch|number)"
+    r"(?P<prefix>.+)/(?P<component>sensor|binary_sensor|button|select|switch|number|event)"
     r"/(?P<node>[a-zA-Z0-9_-]+)/(?P<key>[a-zA-Z0-9_-]+)/config")
 TEMPLATE = re.compile(r"\{\{ value_json\.([A-Za-z_][A-Za-z0-9_]*) \}\}")
 
@@ -107,7 +107,7 @@ def test_the_topics_of_one_screen() -> None:
 
 def test_every_discovery_payload_is_json_on_a_topic_discovery_reads() -> None:
     messages = discovery()
-    assert len(messages) == 15
+    assert len(messages) == 17
     topics = [topic for topic, _ in messages]
     assert len(set(topics)) == len(topics)
     for topic, _ in messages:
@@ -154,7 +154,8 @@ def test_the_key_in_each_discovery_topic_matches_its_unique_id() -> None:
 
 
 def test_every_topic_a_payload_names_is_one_of_the_screens_topics() -> None:
-    known = {TOPICS.state, TOPICS.session, TOPICS.availability} | {TOPICS.command(name) for name in COMMANDS}
+    known = {TOPICS.state, TOPICS.session, TOPICS.availability, TOPICS.reminder} | \
+        {TOPICS.command(name) for name in COMMANDS}
     named = 0
     for _, payload in discovery():
         for key in ("state_topic", "command_topic", "json_attributes_topic", "availability_topic"):

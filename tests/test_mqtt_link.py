@@ -24,11 +24,13 @@ def settings_for(broker: Broker, **changes) -> MqttSettings:
     return MqttSettings(**values)
 
 
-def make_link(settings: MqttSettings, problems: List[str], heard: List[str] = None) -> MqttLink:
+def make_link(settings: MqttSettings, problems: List[str], heard: List[str] = None,
+              refused_retry_s: float = 300.0) -> MqttLink:
     return MqttLink(settings, "link-test", subscriptions=("home-exercise-kiosk/test/#",),
                     will=Will("home-exercise-kiosk/link-test/availability", "offline"),
                     on_message=lambda topic, payload, retained: (heard if heard is not None else []).append(topic),
-                    sync_topic="home-exercise-kiosk/link-test/sync", on_problem=problems.append)
+                    sync_topic="home-exercise-kiosk/link-test/sync", on_problem=problems.append,
+                    refused_retry_s=refused_retry_s)
 
 
 def test_a_broker_away_for_long_costs_one_entry_per_topic(tmp_path: Path) -> None:
@@ -145,26 +147,38 @@ def test_tls_with_the_brokers_ca_connects(tls_broker) -> None:
     assert problems == []
 
 
-def test_a_certificate_that_does_not_verify_is_one_problem_and_no_retries(tls_broker, caplog) -> None:
+def test_a_certificate_that_does_not_verify_is_one_problem_however_often_it_is_tried(tls_broker, caplog) -> None:
     running, certificates = tls_broker
     problems: List[str] = []
-    done = threading.Event()
-    link = make_link(settings_for(running, tls=True, ca_file=str(certificates / "other.crt")), problems)
-    link._on_problem = lambda text: (problems.append(text), done.set())  # type: ignore[assignment]
+    link = make_link(settings_for(running, tls=True, ca_file=str(certificates / "other.crt")), problems,
+                     refused_retry_s=0.2)
     link.start()
-    assert done.wait(60), "no problem reported"
-    wait_for(lambda: not link.alive, "the link to give up")
+    try:
+        wait_for(lambda: link.status.attempts >= 3, "three tries")
+    finally:
+        link.stop()
     assert len(problems) == 1 and "certificate does not verify" in problems[0]
-    assert link.status.state == "refused" and link.status.attempts == 1
-    assert sum("Not trying again" in record.getMessage() for record in caplog.records) == 1
+    assert link.status.state in ("refused", "stopped") and link.connections == 0
+    assert sum("Trying again every" in record.getMessage() for record in caplog.records) == 1
 
 
-def test_a_missing_password_file_is_one_problem_that_names_the_file(broker: Broker, tmp_path: Path) -> None:
+def test_a_missing_password_file_is_one_problem_and_once_it_is_there_the_link_connects(
+        broker: Broker, tmp_path: Path) -> None:
     problems: List[str] = []
-    link = make_link(settings_for(broker, password_file=str(tmp_path / "nope")), problems)
+    secret = tmp_path / "later"
+    link = make_link(settings_for(broker, password_file=str(secret)), problems, refused_retry_s=0.2)
     link.start()
-    wait_for(lambda: not link.alive, "the link to give up")
-    assert len(problems) == 1 and f"cannot read the password file {tmp_path / 'nope'}" in problems[0]
+    try:
+        wait_for(lambda: link.status.attempts >= 2, "two tries")
+        assert len(problems) == 1 and f"cannot read the password file {secret}" in problems[0]
+        secret.write_text("wrong\n")  # another refusal, for another reason: said once more
+        wait_for(lambda: len(problems) == 2, "the broker's refusal")
+        assert "the user name or password is wrong" in problems[1]
+        secret.write_text(USERS["kiosk"] + "\n")  # put right: no restart needed
+        wait_for(lambda: link.connected, "the link to connect")
+    finally:
+        link.stop()
+    assert len(problems) == 2
 
 
 def test_a_broker_that_stays_away_is_one_log_line_however_many_tries(caplog) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Dict, Iterator
 
@@ -77,11 +78,13 @@ def saved(kiosk: Kiosk):
 def test_discovery_names_one_device_whose_entities_have_live_topics(make_kiosk, broker: Broker) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
-    until(kiosk, lambda: kiosk.controller.household.link.queued() == 0, "the first messages to be sent")
+    until(kiosk, lambda: len(broker.retained("homeassistant/#", wait_s=1)) == 17, "every discovery payload")
+    until(kiosk, lambda: len(broker.retained(f"{BASE}/#", wait_s=1)) == 3, "availability, state and session")
     found = broker.retained("homeassistant/#")
     configs = {topic: json.loads(payload) for topic, payload in found.items() if topic.endswith("/config")}
     components = sorted(topic.split("/")[1] for topic in configs)
-    assert components == sorted(["sensor"] * 8 + ["binary_sensor"] + ["button"] * 3 + ["select", "switch", "number"])
+    assert components == sorted(["sensor"] * 8 + ["binary_sensor"] + ["button"] * 4 +
+                                ["select", "switch", "number", "event"])
     assert len({config["unique_id"] for config in configs.values()}) == len(configs)
     devices = {json.dumps(config["device"], sort_keys=True) for config in configs.values()}
     assert len(devices) == 1
@@ -95,7 +98,7 @@ def test_discovery_names_one_device_whose_entities_have_live_topics(make_kiosk, 
     for config in configs.values():
         assert config["availability_topic"] == f"{own(kiosk)}/availability"
         for key in ("state_topic", "json_attributes_topic"):
-            if key in config:
+            if key in config and not config["unique_id"].endswith("_reminder"):  # an event: not retained
                 assert config[key] in live, f"{config['name']}: {config[key]} carries nothing"
         if "value_template" in config:
             field = config["value_template"].split("value_json.")[1].split()[0]
@@ -114,7 +117,8 @@ def test_discovery_names_one_device_whose_entities_have_live_topics(make_kiosk, 
 
 
 def test_start_from_home_assistant_runs_one_session_and_a_second_press_does_nothing(
-        make_kiosk, broker: Broker, shipped_library) -> None:
+        make_kiosk, broker: Broker, shipped_library, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="kiosk.mqtt")
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
     broker.publish(f"{own(kiosk)}/start/set", "PRESS")
@@ -122,8 +126,10 @@ def test_start_from_home_assistant_runs_one_session_and_a_second_press_does_noth
     runner = kiosk.controller.runner
     assert kiosk.controller.screen == "session"
     broker.publish(f"{own(kiosk)}/start/set", "PRESS")
-    kiosk.advance(2.0)  # past the guard after the start, so only "a session is running" stops it
+    until(kiosk, lambda: caplog.text.count("ignored: a session is running") == 1, "the second press to arrive")
+    kiosk.advance(2.0)  # past the guard after the start: still "a session is running"
     broker.publish(f"{own(kiosk)}/start/set", "PRESS")
+    until(kiosk, lambda: caplog.text.count("ignored: a session is running") == 2, "the third press to arrive")
     until(kiosk, lambda: session_state(broker, kiosk).get("state") == "running", "the session sensor to say running")
     assert kiosk.controller.runner is runner
     attributes = session_state(broker, kiosk)
@@ -236,9 +242,9 @@ def test_a_wrong_password_is_one_notice_and_one_log_line_and_never_logged(
     assert "the user name or password is wrong" in kiosk.controller.notice
     kiosk.advance(1.0)
     assert kiosk.controller.household_status == "Not connected: the settings need a look"
-    until(kiosk, lambda: not link.alive, "the link to give up for good")
     errors = [r for r in caplog.records if r.name.startswith("kiosk.mqtt") and r.levelno >= logging.ERROR]
     assert len(errors) == 1 and link.status.attempts == 1 and link.connections == 0
+    assert "Trying again every 5 minutes" in errors[0].getMessage()  # quietly: the next try is 5 minutes off
     assert broker.log_text().count("not authorised") == 1  # the broker, too, saw one attempt
     everything = caplog.text + broker.log_text()
     assert "not-the-password-4711" not in everything and USERS["kiosk"] not in everything
@@ -250,7 +256,7 @@ def test_a_wrong_password_is_one_notice_and_one_log_line_and_never_logged(
 def test_home_assistant_coming_back_online_gets_the_device_again(make_kiosk, broker: Broker) -> None:
     kiosk = make_kiosk()
     until(kiosk, connected(kiosk), "the kiosk to connect")
-    until(kiosk, lambda: kiosk.controller.household.link.queued() == 0, "the first messages to be sent")
+    until(kiosk, lambda: len(broker.retained("homeassistant/#", wait_s=1)) == 17, "every discovery payload")
     configs = [topic for topic in broker.retained("homeassistant/#") if topic.endswith("/config")]
     for topic in configs:  # as if Home Assistant had lost them (a new install, a cleared broker)
         broker.publish(topic, "", retain=True)
@@ -299,7 +305,8 @@ def test_a_press_kept_on_the_broker_is_not_obeyed(make_kiosk, broker: Broker, ca
 
 
 def test_a_start_from_afar_waits_for_the_safety_note_to_be_read(tmp_path: Path, shipped_library,
-                                                                broker: Broker) -> None:
+                                                                broker: Broker, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="kiosk.mqtt")
     config = tmp_path / "config.yaml"
     config.write_text(broker.config_yaml(client_id="new-kiosk"))
     settings, _ = load_settings(config)
@@ -308,9 +315,8 @@ def test_a_start_from_afar_waits_for_the_safety_note_to_be_read(tmp_path: Path, 
         until(kiosk, connected(kiosk), "the kiosk to connect")
         assert kiosk.controller.screen == "safety"
         broker.publish(f"{own(kiosk)}/start/set", "PRESS")
-        until(kiosk, lambda: "the safety note has not been read" in kiosk.controller.why_not_start(), "the reason")
-        kiosk.advance(3.0)
-        assert not kiosk.controller.in_session
+        until(kiosk, lambda: "ignored: the safety note has not been read" in caplog.text, "the press to arrive")
+        assert not kiosk.controller.in_session and kiosk.controller.screen == "safety"
     finally:
         kiosk.close()
 
@@ -329,3 +335,33 @@ def test_a_pause_from_afar_counts_as_somebody_there_for_the_pause_limit(make_kio
     until(kiosk, lambda: kiosk.controller.paused, "pause from Home Assistant")
     kiosk.advance(120, step=1.0, draw_every=60)
     assert kiosk.controller.in_session and kiosk.controller.paused  # 2 minutes after the pause: still there
+
+
+def test_a_reminder_fires_the_event_and_home_assistant_can_silence_the_day(tmp_path: Path, shipped_library,
+                                                                            broker: Broker) -> None:
+    import subprocess
+
+    from kiosk.core.reminders import Reminder
+
+    config = tmp_path / "config.yaml"
+    config.write_text(broker.config_yaml(client_id="living-room"))
+    settings, _ = load_settings(config)
+    settings = replace(settings, reminders=(Reminder("09:02", message="Feet and hips, please."),
+                                            Reminder("09:10")))
+    kiosk = Kiosk(shipped_library, tmp_path / "data", settings=settings, config_path=config)
+    listener = subprocess.Popen(["mosquitto_sub", *broker.client_args(), "-t", f"{BASE}/living-room/reminder",
+                                 "-C", "1", "-W", "120"], stdout=subprocess.PIPE, text=True)
+    try:
+        until(kiosk, connected(kiosk), "the kiosk to connect")
+        until(kiosk, lambda: "living-room/reminder" in broker.log_text(), "Home Assistant's side to listen")
+        kiosk.advance(125, step=1.0, draw_every=60)
+        assert kiosk.controller.reminder_text == "Feet and hips, please."
+        out, _ = listener.communicate(timeout=120)
+        assert json.loads(out) == {"event_type": "reminder", "message": "Feet and hips, please."}
+        broker.publish(f"{own(kiosk)}/not_today/set", "PRESS")
+        until(kiosk, lambda: kiosk.controller.reminder_text == "", "Not today from Home Assistant")
+        kiosk.advance(10 * 60, step=1.0, draw_every=60)
+        assert kiosk.controller.reminder_text == ""  # 09:10 stays quiet too
+    finally:
+        listener.kill()
+        kiosk.close()

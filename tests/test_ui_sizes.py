@@ -18,11 +18,17 @@ from kivy.core.image import Image as CoreImage
 from layout_rules import buttons_under, everything_wrong, small_session_text
 from test_ui_screens import TODAY, seeded, show  # noqa: F401  (seeded: a fixture)
 
+from kiosk.core.reminders import Reminder
+
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = [(800, 480), (1024, 600), (1280, 800), (1920, 1080), (480, 800), (720, 1280)]
 ROTATIONS = (0, 90)
-SHOWN = ("safety", "home", "session", "stop", "done", "streaks", "routines", "settings", "exercise_files")
+SHOWN = ("safety", "home", "session", "stop", "done", "streaks", "routines", "settings", "reminders",
+         "exercise_files")
+REMINDERS = (Reminder("18:30", ("mon", "tue", "wed", "thu", "fri")),
+             Reminder("19:00", ("mon", "wed", "fri"), "Time for your five minutes of feet and hips."))
+"""Two reminders for the Reminders screen (after the tests' 09:00 start, so neither is due)."""
 
 
 def case_name(size: Tuple[int, int], rotation: int) -> str:
@@ -56,7 +62,9 @@ def bring_up(kiosk: Kiosk, name: str) -> None:
     if controller.screen not in ("home", name):
         controller.go("home")  # as a person would: back Home, then on to the next screen
         kiosk.advance(1)
-    if name == "exercise_files":
+    if name == "reminders":  # two set (the test has no settings file: nothing is saved)
+        controller.change_setting("reminders", REMINDERS)
+    if name in ("exercise_files", "reminders"):
         controller.go("settings")
         kiosk.frames(1)
         controller.go(name)

@@ -14,10 +14,11 @@ Pure: readings are passed in. `read_clock` and `read_boot_id` are the only I/O h
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 
 from kiosk.core.model import SessionRecord, parse_utc
 
@@ -52,6 +53,24 @@ def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
 def local_now() -> dt.datetime:
     """The wall clock, as an aware local time: the one "now" of the app and the command line."""
     return dt.datetime.now().astimezone()
+
+
+def local_zone(environ: Optional[Dict[str, str]] = None, localtime: Path = Path("/etc/localtime")) -> dt.tzinfo:
+    """The system's time zone with its daylight-saving rules (TZ, else /etc/localtime), for
+    reminders; the fixed offset of now when neither can be read."""
+    import zoneinfo
+
+    name = (os.environ if environ is None else environ).get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        with localtime.open("rb") as source:
+            return zoneinfo.ZoneInfo.from_file(source, key="localtime")
+    except (OSError, ValueError):
+        return local_now().tzinfo or dt.timezone.utc
 
 
 def read_clock(monotonic: Callable[[], float] = time.monotonic,

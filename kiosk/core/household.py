@@ -9,8 +9,9 @@ Topics, with `base` the settings' `base_topic` and `node` this screen's id:
     base/node/availability        online | offline (the broker's last will), retained
     base/node/state               the sensors' values as one JSON object, retained
     base/node/session             idle / running / paused with its attributes, retained
+    base/node/reminder            a reminder that played: {"event_type": "reminder", "message": ...}
     base/node/<command>/set       what Home Assistant sends: start, pause, stop, routine,
-                                  voice, weekly_goal
+                                  voice, weekly_goal, not_today
     base/sessions/<session id>    every saved session of the household, retained
     <discovery prefix>/<component>/<node>/<object>/config   the discovery payloads
 """
@@ -30,7 +31,7 @@ from kiosk.core.streaks import DAYS_PER_WEEK, StreakStats
 MAX_MESSAGE_BYTES = 64 * 1024
 """Anything longer on any topic is not read (a session record is well under 2 kB)."""
 SESSION_STATES = ("idle", "running", "paused")
-COMMANDS = ("start", "pause", "stop", "routine", "voice", "weekly_goal")
+COMMANDS = ("start", "pause", "stop", "routine", "voice", "weekly_goal", "not_today")
 PRESS = "PRESS"
 ONLINE, OFFLINE = "online", "offline"
 _NODE_ID = re.compile(r"[^A-Za-z0-9_-]+")
@@ -64,6 +65,11 @@ class Topics:
     @property
     def session(self) -> str:
         return f"{self.own}/session"
+
+    @property
+    def reminder(self) -> str:
+        """The event topic: a reminder that played (not retained)."""
+        return f"{self.own}/reminder"
 
     def command(self, name: str) -> str:
         return f"{self.own}/{name}/set"
@@ -128,7 +134,7 @@ class HouseholdState:
             "days_this_week": self.days_this_week, "weekly_goal": self.weekly_goal,
             "done_today": "ON" if self.done_today else "OFF", "completed_total": self.completed_total,
             "last_session": self.last_session, "last_pain": self.last_pain,
-            "routine": self.routine, "voice": "ON" if self.voice else "OFF",
+            "routine": self.routine or None, "voice": "ON" if self.voice else "OFF",
         })
 
 
@@ -163,6 +169,11 @@ class SessionState:
 
 def _json(data: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def reminder_event(message: str) -> str:
+    """The event entity's payload for a reminder that played."""
+    return _json({"event_type": "reminder", "message": message})
 
 
 def session_message(topics: Topics, record: SessionRecord) -> Tuple[str, str]:
@@ -228,6 +239,10 @@ def discovery_messages(topics: Topics, device: Device, routine_names: Sequence[s
                payload_press=PRESS, icon="mdi:play-pause"),
         entity("button", "stop", "Stop", command_topic=topics.command("stop"), payload_press=PRESS,
                icon="mdi:stop"),
+        entity("button", "not_today", "Reminders: not today", command_topic=topics.command("not_today"),
+               payload_press=PRESS, icon="mdi:bell-off"),
+        entity("event", "reminder", "Reminder", state_topic=topics.reminder, event_types=["reminder"],
+               icon="mdi:bell-ring"),
         entity("select", "routine", "Start button routine", command_topic=topics.command("routine"),
                state_topic=topics.state, value_template="{{ value_json.routine }}",
                options=list(routine_names), icon="mdi:format-list-bulleted"),
@@ -266,7 +281,7 @@ def read_command(topics: Topics, topic: str, payload: bytes, routine_names: Sequ
     text = _short_text(payload)
     if text is None:
         return Ignored(f"{name}: the message is not short text")
-    if name in ("start", "pause", "stop"):
+    if name in ("start", "pause", "stop", "not_today"):
         return Command(name) if text == PRESS else Ignored(f"{name}: expected {PRESS}, not {text[:40]!r}")
     if name == "voice":
         if text.upper() in ("ON", "OFF"):
@@ -310,7 +325,7 @@ def read_session(topics: Topics, topic: str, payload: bytes) -> Union[SessionRec
     try:
         data = json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
         record = SessionRecord.from_dict(data)
-    except (UnicodeDecodeError, ValueError, TypeError, RecursionError) as error:
+    except (UnicodeDecodeError, ValueError, TypeError, RecursionError, ArithmeticError) as error:
         return Ignored(f"session {session_id}: {str(error)[:200]}")
     if record.id != session_id:
         return Ignored(f"session {session_id}: the record's id is {record.id[:64]!r}")
@@ -318,6 +333,13 @@ def read_session(topics: Topics, topic: str, payload: bytes) -> Union[SessionRec
 
 
 _NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def news_for(heard: Optional[SessionRecord], local: SessionRecord) -> bool:
+    """Whether this screen's copy tells the broker (holding `heard`) something: a session it
+    lacks, a later rating, a trusted dating. Never a mere difference, or two screens whose
+    copies differ in what does not travel would send theirs back and forth for ever."""
+    return heard is None or merged(heard, local) is not None
 
 
 def _rating_order(record: SessionRecord) -> Tuple[dt.datetime, int, str]:
@@ -335,12 +357,16 @@ def _no_constant(name: str) -> Any:
 def merged(local: Optional[SessionRecord], remote: SessionRecord) -> Optional[SessionRecord]:
     """What the log should hold after hearing `remote`, or None when it already holds it.
 
-    A session is added once, by id. After that only two things travel: a pain rating
+    A session is added once, by id, without the other machine's clock evidence. After that
+    only two things travel: a pain rating
     given later (the later `pain_noted_utc` wins), and a session dated again after its
     clock was found wrong (a trusted dating wins over an unverified one).
     """
     if local is None:
-        return remote
+        # The clock evidence is the other machine's (its monotonic clock, its boot): here it
+        # would make the session look timed by this kiosk's clock and judge this kiosk's own
+        # sessions by it. Its own screen dates it again if it must; that dating travels.
+        return replace(remote, clock_monotonic_s=None, clock_boot_id="")
     result = local
     if _rating_order(remote) > _rating_order(local):
         result = replace(result, pain=remote.pain, pain_noted_utc=remote.pain_noted_utc)

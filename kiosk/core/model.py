@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Tuple
@@ -251,11 +252,11 @@ class SessionRecord:
                 and type(boot_id) is str and type(repaired_from) is str
                 and type(screen) is str and type(pain_noted) is str and (not pain_noted or _is_moment(pain_noted))
                 and type(completed) is bool and type(unverified) is bool and type(interrupted) is bool
-                and type(planned) in _NUMBERS and 0 <= planned < math.inf
-                and type(active) in _NUMBERS and 0 <= active < math.inf
+                and type(planned) in _NUMBERS and 0 <= planned <= _LARGEST
+                and type(active) in _NUMBERS and 0 <= active <= _LARGEST
                 and type(done) is int and done >= 0 and type(skipped) is int and skipped >= 0
                 and (pain is None or (type(pain) is int and 0 <= pain <= 10))
-                and (monotonic is None or (type(monotonic) in _NUMBERS and -math.inf < monotonic < math.inf))
+                and (monotonic is None or (type(monotonic) in _NUMBERS and -_LARGEST <= monotonic <= _LARGEST))
                 and source in SOURCES and _is_date(local_date) and _is_moment(started) and _is_moment(ended)):
             return cls._checked_from_dict(data)
         extra_keys = data.keys() - _KNOWN_FIELDS
@@ -287,8 +288,7 @@ class SessionRecord:
 
         def number(name: str) -> float:
             value = data.get(name, 0)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= _LARGEST:
                 raise ValueError(f"session field {name!r} must be a number >= 0, not {value!r}")
             return float(value)
 
@@ -323,7 +323,7 @@ class SessionRecord:
         started = moment("started_utc")
         monotonic = data.get("clock_monotonic_s")
         if monotonic is not None and (isinstance(monotonic, bool) or not isinstance(monotonic, (int, float))
-                                      or not math.isfinite(monotonic)):
+                                      or not -_LARGEST <= monotonic <= _LARGEST):
             raise ValueError(f"session field 'clock_monotonic_s' must be a number or empty, not {monotonic!r}")
         flags = {}
         for name in ("clock_unverified", "interrupted"):
@@ -357,6 +357,8 @@ class SessionRecord:
 
 
 _NUMBERS = (int, float)
+_LARGEST = sys.float_info.max
+"""A number of seconds beyond this (an integer of 400 digits, say) is not a number the log can hold."""
 _KNOWN_FIELDS = frozenset(SessionRecord.FIELDS + SessionRecord.OPTIONAL_FIELDS)
 
 

@@ -19,6 +19,7 @@ from kiosk.core.household import (
     Topics,
     discovery_messages,
     household_state,
+    news_for,
     node_id,
     read_session,
     routine_options,
@@ -104,7 +105,7 @@ def sync(settings: Settings, data_dir: Path, *, timeout: float = SYNC_TIMEOUT_S)
         result.heard = len(arrived)
         result.merged = log.merge_records(arrived)
         for record in log.records():
-            if on_broker.get(record.id) != record:  # compared as records: 300 and 300.0 are one number
+            if news_for(on_broker.get(record.id), record):
                 connection.link.publish(*session_message(topics, record))
                 result.published += 1
         connection.link.request_sync()
@@ -145,10 +146,11 @@ def status(settings: Settings, data_dir: Path, library: Any, now: dt.datetime,
             connection.wait(timeout)
             retained = connection.heard.get(topics.session)
             if retained:
-                session = json.loads(retained.decode("utf-8"))
+                shown = json.loads(retained.decode("utf-8"))
+                session = shown if isinstance(shown, dict) else session
     except NotConnected as error:
         broker, reachable = str(error), False
-    except ValueError:
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not ours to explain: the session shows idle
         pass
     entities = []
     for topic, payload in discovery_messages(topics, Device(topics.node, name, __version__), list(options)):

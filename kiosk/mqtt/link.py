@@ -4,8 +4,8 @@ Nothing here waits on the caller's thread: `publish` puts the newest payload for
 in a table (so a broker away for a week costs one entry per topic, not a week of
 updates) and the link's thread sends it when it can. A broker that is down is tried
 again after 1, 2, 4 ... 60 s; a broker that refuses the user name or password, or a TLS
-certificate that does not verify, is reported once and not tried again until the kiosk
-restarts, so a wrong password never becomes a storm of log lines or connections.
+certificate that does not verify, is reported once and then tried again quietly every five
+minutes, so a wrong password never becomes a storm of log lines or connections.
 Messages come back through `on_message(topic, payload, retained)` on this thread; the caller
 checks them. After
 each connect, `on_caught_up` says every retained message (the household's sessions) is in.
@@ -27,12 +27,16 @@ from kiosk.config import MqttSettings
 
 log = logging.getLogger("kiosk.mqtt")
 _PAHO_LOG = logging.getLogger("kiosk.mqtt.paho")
-_PAHO_LOG.setLevel(logging.WARNING)  # paho says a line per packet at DEBUG: not for the journal
+_PAHO_LOG.setLevel(logging.ERROR)  # paho says a line per packet, and one per failed try: the link says it once
 
 FIRST_RETRY_S = 1.0
 LAST_RETRY_S = 60.0
 KEEPALIVE_S = 30
 CONNECT_TIMEOUT_S = 10.0
+REFUSED_RETRY_S = 300.0
+"""After a refusal (one notice, one log line), tried again this often, quietly."""
+STABLE_S = 60.0
+"""A connection that lasted this long starts the next outage's backoff at 1 s again."""
 IGNORED_LINES_PER_MINUTE = 10
 """A flood of bad messages is logged this many lines a minute, then counted."""
 
@@ -62,7 +66,8 @@ class LinkStatus:
     """What `kiosk mqtt status` and the screen say about the connection."""
 
     state: str = "stopped"
-    """stopped, connecting, connected, waiting (to try again) or refused (given up until a restart)."""
+    """stopped, connecting, connected, waiting (to try again) or refused (said once; tried again
+    quietly every REFUSED_RETRY_S)."""
     detail: str = ""
     connected_since: Optional[float] = None
     attempts: int = 0
@@ -92,7 +97,7 @@ class MqttLink:
                  on_connected: Callable[[], None] = lambda: None,
                  on_caught_up: Callable[[], None] = lambda: None,
                  on_problem: Callable[[str], None] = lambda text: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, refused_retry_s: float = REFUSED_RETRY_S) -> None:
         self._paho = load_paho()
         self.settings = settings
         self.client_id = client_id
@@ -101,6 +106,8 @@ class MqttLink:
         self._on_message = on_message
         self._on_connected = on_connected
         self._on_caught_up = on_caught_up
+        self._refused_retry_s = refused_retry_s
+        self._lost_reason = ""
         self._sync_topic = sync_topic
         self._sync_token = ""
         self._want_sync = False
@@ -181,17 +188,24 @@ class MqttLink:
     def _run(self) -> None:
         delay = FIRST_RETRY_S
         while not self._stopping.is_set():
+            self.status = LinkStatus(self.status.state if self.status.state == "refused" else "connecting",
+                                     detail=self.status.detail, attempts=self.status.attempts + 1)
             try:
                 client = self._new_client()
             except (OSError, ValueError, ssl.SSLError) as error:
-                self._give_up(f"the MQTT settings cannot be used: {_reason(error)}")
-                return
-            self.status = LinkStatus("connecting", detail=self.status.detail, attempts=self.status.attempts + 1)
+                self._refused(f"the MQTT settings cannot be used: {_reason(error)}")
+                self._stopping.wait(self._refused_retry_s)
+                continue
+            began = self._clock()
             accepted = self._session(client)
-            if self.status.state == "refused" or self._stopping.is_set():
+            if self._stopping.is_set():
                 return
-            if accepted:
-                delay = FIRST_RETRY_S
+            if self.status.state == "refused":  # said once; tried again now and then, quietly
+                self._stopping.wait(self._refused_retry_s)
+                continue
+            if accepted and self._clock() - began >= STABLE_S:
+                delay = FIRST_RETRY_S  # not for a connection taken away at once (a second screen
+                # with the same client id, say): that backs off like a broker that is away
             self.status.state = "waiting"
             self._stopping.wait(delay)
             delay = min(LAST_RETRY_S, delay * 2)
@@ -222,8 +236,8 @@ class MqttLink:
         self._connack = None
         try:
             client.connect(settings.host, settings.port, keepalive=KEEPALIVE_S)
-        except ssl.SSLError as error:
-            self._give_up(f"the TLS connection to {settings.host}:{settings.port} failed: {_reason(error)}")
+        except ssl.SSLCertVerificationError as error:
+            self._refused(f"the TLS connection to {settings.host}:{settings.port} failed: {_reason(error)}")
             return False
         except (OSError, socket.timeout, ValueError) as error:
             self._unreachable(error)
@@ -244,12 +258,13 @@ class MqttLink:
                             return False
                         if reason in ("Not authorized", "Bad user name or password"):
                             reason = "the user name or password is wrong (username and password_file under mqtt:)"
-                        self._give_up(f"the broker {settings.host}:{settings.port} refused it: {reason}")
+                        self._refused(f"the broker {settings.host}:{settings.port} refused it: {reason}")
                         return False
                 if rc != paho.MQTT_ERR_SUCCESS:
-                    if accepted:
+                    if accepted and self._lost_reason != paho.error_string(rc):
+                        self._lost_reason = paho.error_string(rc)  # once per reason, not at each loss
                         log.warning("mqtt: lost the connection to %s:%s (%s); trying again",
-                                    settings.host, settings.port, paho.error_string(rc))
+                                    settings.host, settings.port, self._lost_reason)
                     else:
                         self._unreachable(ConnectionError(paho.error_string(rc)))
                     return accepted
@@ -259,9 +274,12 @@ class MqttLink:
                         self._want_sync = False
                         self._sync_token = uuid.uuid4().hex
                         client.publish(self._sync_topic, self._sync_token, qos=1, retain=False)
-        except ssl.SSLError as error:
-            self._give_up(f"the TLS connection to {settings.host}:{settings.port} failed: {_reason(error)}")
+        except ssl.SSLCertVerificationError as error:
+            self._refused(f"the TLS connection to {settings.host}:{settings.port} failed: {_reason(error)}")
             return False
+        except ssl.SSLError as error:  # a handshake cut short (a broker restarting): away, not refused
+            self._unreachable(error)
+            return accepted
         finally:
             self._client = None
             if self.status.state != "stopped" and client.is_connected():
@@ -276,6 +294,7 @@ class MqttLink:
             self._connack = (False, str(reason_code))
             return
         self._connack = (True, "")
+        self._lost_reason = ""
         # QoS 0: a broker queues at most max_queued_messages (1000 in Mosquitto) QoS 1 messages
         # per client, and would drop the rest of a household's retained sessions. QoS 0 on a
         # live connection has no such limit; a connection lost mid-way hears them all again.
@@ -300,8 +319,9 @@ class MqttLink:
             return
         try:
             self._on_message(message.topic, bytes(message.payload), bool(message.retain))
-        except Exception:  # a bug in reading one message must not end the link
-            log.exception("mqtt: a message on %s could not be handled", message.topic[:120])
+        except Exception as error:  # a bug in reading one message must not end the link, nor flood the log
+            log.debug("mqtt: a message on %s could not be handled", message.topic[:120], exc_info=True)
+            self.ignored(f"{message.topic[:120]!r} could not be handled ({type(error).__name__}: {error})"[:300])
 
     def _send_queued(self, client: Any) -> None:
         now = self._clock()
@@ -337,10 +357,14 @@ class MqttLink:
                         self.settings.host, self.settings.port, _reason(error), LAST_RETRY_S)
         self.status = LinkStatus("waiting", detail=_reason(error), attempts=self.status.attempts)
 
-    def _give_up(self, text: str) -> None:
-        log.error("mqtt: %s. Not trying again until the kiosk restarts.", text)
+    def _refused(self, text: str) -> None:
+        """Refused (a password, a certificate, the settings): one log line and one notice, then
+        a quiet try every few minutes (Home Assistant's broker refuses everyone until Home
+        Assistant itself is up; a Pi's clock may be wrong for a certificate until NTP)."""
+        if self.status.detail != text:
+            log.error("mqtt: %s. Trying again every %d minutes.", text, self._refused_retry_s // 60)
+            self._on_problem(text)
         self.status = LinkStatus("refused", detail=text, attempts=self.status.attempts)
-        self._on_problem(text)
 
 
 def read_password(settings: MqttSettings) -> Optional[str]:

@@ -20,7 +20,7 @@ import wave
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 
 from kiosk.sessionlog.atomic import write_atomically
 
@@ -132,6 +132,28 @@ def write_scaled(source: Path, target: Path, volume: float) -> None:
     factor = min(1.0, max(0.0, volume))
     scaled = array("h", (int(value * factor) for value in samples))
     _write_samples(target, info, scaled)
+
+
+def write_joined(parts: Sequence[Path], target: Path, volume: float, gap_s: float = 0.3) -> None:
+    """One WAV of `parts` one after the other, `gap_s` of silence between, scaled by `volume`
+    (the chime, then the words: a reminder as `kiosk remind test --to` saves it). The parts
+    must share one format (the kiosk's sounds and espeak-ng's are 22,050 Hz mono)."""
+    factor = min(1.0, max(0.0, volume))
+    joined: "array[int]" = array("h")
+    first: Optional[WavInfo] = None
+    for number, part in enumerate(parts):
+        info, samples = _read_samples(part)
+        if first is None:
+            first = info
+        elif (info.channels, info.frame_rate) != (first.channels, first.frame_rate):
+            raise wave.Error(f"{part}: {info.frame_rate} Hz, {info.channels} channel(s); "
+                             f"expected {first.frame_rate} Hz, {first.channels}")
+        if number:
+            joined.extend([0] * int(gap_s * info.frame_rate) * info.channels)
+        joined.extend(int(value * factor) for value in samples)
+    if first is None:
+        raise ValueError("nothing to join")
+    _write_samples(target, WavInfo(first.channels, 2, first.frame_rate, len(joined) // first.channels), joined)
 
 
 class ScaledCopies:

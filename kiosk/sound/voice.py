@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -629,6 +629,11 @@ class CueSpeaker:
             at = self.clock()
             for utterance in utterances:
                 self.listener(SpeechEvent(action, utterance, at))
+
+
+def reminder_voice(settings: Settings) -> Settings:
+    """The settings a reminder is played with: its own volume, and always the chime."""
+    return replace(settings, volume=settings.reminder_volume, beeps=True)
 
 
 def make_speaker(settings: Settings, *, media_dir: Path, cache_dir: Path, audio: Optional[AudioOut] = None,

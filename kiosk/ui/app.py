@@ -83,7 +83,7 @@ def configure_kivy(settings: Settings, options: AppOptions, display: Optional[Di
 
 def build_controller(options: AppOptions, settings: Settings, settings_problems: Sequence[Any] = ()) -> Any:
     from kiosk.play import ScaledClock
-    from kiosk.sound.voice import default_cache_dir, make_speaker
+    from kiosk.sound.voice import default_cache_dir, make_speaker, reminder_voice
     from kiosk.ui.controller import KioskController
 
     layers = [paths.shipped_exercises_dir(), *[Path(d) for d in settings.exercises_dirs],
@@ -96,7 +96,9 @@ def build_controller(options: AppOptions, settings: Settings, settings_problems:
     controller = KioskController(library, settings, data_dir=options.data_dir, config_path=options.config_path,
                                  clock=clock,
                                  speaker_factory=lambda chosen: make_speaker(chosen, media_dir=media,
-                                                                            cache_dir=cache, clock=clock))
+                                                                            cache_dir=cache, clock=clock),
+                                 reminder_speaker_factory=lambda chosen: make_speaker(
+                                     reminder_voice(chosen), media_dir=media, cache_dir=cache, clock=clock))
     controller.settings_problems = tuple(settings_problems)
     for problem in settings_problems:
         log.warning("%s", problem)

@@ -27,7 +27,7 @@ from kivy.properties import (
 
 from kiosk.config import Settings
 from kiosk.core.catalog import Library
-from kiosk.core.clockcheck import local_now, read_boot_id, read_clock
+from kiosk.core.clockcheck import local_now, local_zone, read_boot_id, read_clock
 from kiosk.core.model import SessionRecord
 from kiosk.core.yamldoc import Problem
 from kiosk.core.session_view import SessionView
@@ -39,6 +39,7 @@ from kiosk.mqtt.link import MqttUnavailable
 from kiosk.ui.household_bridge import HouseholdBridge
 from kiosk.ui.home_section import DONE_TIMEOUT_S, NAV_GUARD_S, SAFETY_SEEN, START_GUARD_S, HomeSection
 from kiosk.ui.log_keeper import LogKeeper, Opener, open_session_log
+from kiosk.ui.reminder_section import ReminderSection
 from kiosk.ui.session_section import STOPPED_AND_SAVED, SessionSection
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ NOTICE_S = 10.0
 """A notice is shown this long (outside a session), then the next one waiting, then none."""
 
 
-class KioskController(HomeSection, SessionSection, EventDispatcher):
+class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatcher):
     """The properties the screens bind to; the actions are in its Home and session sections."""
 
     screen = StringProperty("home")
@@ -72,6 +73,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
     its own arrangement for it, chosen from the window's shape."""
     safety_text = StringProperty("")
     """The safety note, shown over Home until it has been acknowledged once."""
+    reminder_text = StringProperty("")
+    """What the reminder card on Home says; empty when there is no card."""
     household_status = StringProperty("Not set up")
     """Home Assistant's connection, as the Settings screen says it."""
     safety_checked = BooleanProperty(False)
@@ -113,6 +116,8 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
                  config_path: Optional[Path] = None, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], dt.datetime] = local_now,
                  speaker_factory: Optional[Callable[[Settings], Speaker]] = None,
+                 reminder_speaker_factory: Optional[Callable[[Settings], Speaker]] = None,
+                 zone: Optional[dt.tzinfo] = None,
                  log_opener: Opener = open_session_log, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.library = library
@@ -125,6 +130,9 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self.wall = wall
         self._boot_id = read_boot_id()
         self._speaker_factory = speaker_factory or (lambda chosen: SilentSpeaker("off"))
+        self._reminder_speaker_factory = reminder_speaker_factory or (lambda chosen: SilentSpeaker("off"))
+        self.zone = zone or local_zone()
+        """The time zone, with its daylight-saving rules, that reminder times are in."""
         self.worker = BackgroundWorker(lambda error: self.add_notice(FAILED))
         self.log_keeper = LogKeeper(
             data_dir, self.worker, clock=clock, read_clock=lambda: read_clock(self.clock, self.wall),
@@ -162,6 +170,7 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         self.speaker = self._speaker_factory(self.settings)
         self._update_voice_notice()
         self.log_keeper.open()
+        self._load_reminders()
         self._join_household()
         self.worker.run(self._unread_safety_note, self._show_safety_note)
         default = self.default_routine()
@@ -184,6 +193,7 @@ class KioskController(HomeSection, SessionSection, EventDispatcher):
         if self.household is not None:
             self.household.stop()  # says offline; the session just saved goes at the next start
         self.worker.close()
+        self._close_reminders()
         try:
             self.speaker.close()
         finally:

@@ -81,6 +81,7 @@ class HomeSection:
         def _end_long_pause(self, idle_s: float) -> None: ...
         def _drop_notice(self, text: str) -> None: ...
         def _replace_speaker(self) -> None: ...
+        def _check_reminders(self) -> None: ...
 
     # ------------------------------------------------------------------ safety note
 
@@ -145,6 +146,7 @@ class HomeSection:
     def _every_second(self) -> None:
         now = self.wall()
         self._end_long_pause(self.clock() - self._last_touch)
+        self._check_reminders()  # first: a reminder wakes the night screen before it is judged
         self.night = night_state(now, self.settings, self.night, idle_s=self.clock() - self._last_touch,
                                  on_home=self.screen == "home", in_session=self.in_session)
         if self.night == "blank":

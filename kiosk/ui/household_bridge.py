@@ -29,9 +29,11 @@ from kiosk.core.household import (
     Topics,
     discovery_messages,
     household_state,
+    news_for,
     node_id,
     read_command,
     read_session,
+    reminder_event,
     routine_options,
     session_message,
 )
@@ -61,9 +63,10 @@ class HouseholdBridge:
         """Select option (routine name) -> routine id; replaced whole, so the link's thread reads it safely."""
         self._arrived: List[SessionRecord] = []
         self._lock = threading.Lock()
-        self._on_broker: Dict[str, str] = {}
-        """Session id -> the payload the broker holds for it (heard, or sent since this connect):
-        a session is published only when this screen's copy says something else."""
+        self._on_broker: Dict[str, SessionRecord] = {}
+        """Session id -> the copy the broker holds (heard, or sent since this connect): a session
+        is published only when this screen's copy tells it something (`news_for`)."""
+        self._problem_notice = ""
         self.link = MqttLink(
             settings, client_id,
             subscriptions=(self.topics.commands, self.topics.sessions, self.topics.home_assistant_status),
@@ -77,7 +80,7 @@ class HouseholdBridge:
         self.link.start()
 
     def stop(self) -> None:
-        self.link.stop(timeout=3.0)
+        self.link.stop(timeout=1.0)  # at shut-down: a broker that does not answer is not waited for
 
     def status_text(self) -> str:
         """The connection, for the Settings screen, in a few words."""
@@ -137,15 +140,18 @@ class HouseholdBridge:
                                  max(0, int(math.ceil(position.total_s - position.elapsed_s - 1e-9))))
         self.link.publish(self.topics.session, state.payload(), at_most_every_s=SESSION_EVERY_S)
 
+    def publish_reminder(self, message: str) -> None:
+        """A reminder played: Home Assistant's event entity fires (an automation can send it on)."""
+        self.link.publish(self.topics.reminder, reminder_event(message), retain=False)
+
     def publish_records(self, records: Sequence[SessionRecord]) -> None:
         """Saved sessions (new, rated, or merged from elsewhere) for the other screens, retained."""
         for record in records:
-            topic, payload = session_message(self.topics, record)
             with self._lock:
-                if self._on_broker.get(record.id) == payload:
+                if not news_for(self._on_broker.get(record.id), record):
                     continue
-                self._on_broker[record.id] = payload
-            self.link.publish(topic, payload)
+                self._on_broker[record.id] = record
+            self.link.publish(*session_message(self.topics, record))
 
     def _refresh_options(self) -> None:
         library = self.controller.library
@@ -156,7 +162,7 @@ class HouseholdBridge:
     def _connected(self) -> None:
         with self._lock:  # a new connection: what the broker holds is heard again
             self._on_broker.clear()
-        Clock.schedule_once(lambda _dt: self.publish_device())
+        Clock.schedule_once(lambda _dt: (self._recovered(), self.publish_device()))
 
     def _heard(self, topic: str, payload: bytes, retained: bool) -> None:
         if len(payload) > MAX_MESSAGE_BYTES:
@@ -174,7 +180,7 @@ class HouseholdBridge:
                 with self._lock:
                     first = not self._arrived
                     self._arrived.append(record)
-                    self._on_broker[record.id] = session_message(self.topics, record)[1]  # as read, not as sent
+                    self._on_broker[record.id] = record
                 if first:
                     Clock.schedule_once(lambda _dt: self._merge_arrived(), MERGE_BATCH_S)
             return
@@ -208,6 +214,8 @@ class HouseholdBridge:
             controller.pause_from_afar()
         elif command.name == "stop":
             controller.stop_from_afar()
+        elif command.name == "not_today":
+            controller.silence_reminders_today()
         elif command.name == "routine":
             controller.change_setting("default_routine", self._options.get(str(command.value), ""))
         elif command.name == "voice":
@@ -218,4 +226,10 @@ class HouseholdBridge:
         self.publish_session()
 
     def _problem(self, text: str) -> None:
-        self.controller.add_notice(f"Home Assistant is not connected: {text}.", lasting=True)
+        self._problem_notice = f"Home Assistant is not connected: {text}."
+        self.controller.add_notice(self._problem_notice, lasting=True)
+
+    def _recovered(self) -> None:
+        if self._problem_notice:
+            self.controller._drop_notice(self._problem_notice)
+            self._problem_notice = ""

@@ -161,8 +161,9 @@ class LogKeeper:
             return list(session_log.records())
 
         def merged(records: Optional[List[SessionRecord]]) -> None:
-            if records is not None:
-                self._read(records)
+            if records is None:
+                return  # a failed merge: nothing is read again, nothing published after it
+            self._read(records)
             if then is not None:
                 then()
 
@@ -188,7 +189,7 @@ class LogKeeper:
         self._saving = True
         self._last_save_try = self._clock()
         pending = tuple(self.unsaved)
-        self._worker.run(lambda: self._save_all(pending), lambda failure: self._saved(pending, failure))
+        self._worker.run(lambda: self._save_all(pending), lambda outcome: self._saved(pending, *outcome))
 
     def close(self) -> None:
         """After the worker has finished: let go of the checkpoint lock and the log."""
@@ -214,32 +215,36 @@ class LogKeeper:
         session_log.repair_clock(self._read_clock())
         return list(session_log.records())
 
-    def _save_all(self, pending: Sequence[SessionRecord]) -> Optional[int]:
+    def _save_all(self, pending: Sequence[SessionRecord]) -> Tuple[Optional[int], List[SessionRecord]]:
+        """(None, the records as the log now holds them), or (the errno, []) when the card refused."""
+        saved: List[SessionRecord] = []
         try:
             session_log = self._ensure_log()
             for record in pending:
                 stored = session_log.get(record.id)
                 if stored is None:
-                    session_log.append(record)
-                elif (stored.pain, stored.pain_noted_utc) != (record.pain, record.pain_noted_utc):
-                    session_log.update_pain(record.id, record.pain, record.pain_noted_utc)  # rated after saving
+                    saved.append(session_log.append(record))  # as stored: maybe flagged for its clock
+                    continue
+                if (stored.pain, stored.pain_noted_utc) != (record.pain, record.pain_noted_utc):
+                    stored = session_log.update_pain(record.id, record.pain, record.pain_noted_utc)  # rated later
+                saved.append(stored)
         except OSError as error:
             log.warning("could not save %d session(s): %s", len(pending), error)
             try:
                 self._checkpoints.save(pending)  # survives a restart if there is room for this much
             except OSError:
                 pass
-            return error.errno or errno.EIO
+            return error.errno or errno.EIO, []
         if not self._session_running():  # else the running session's next checkpoint replaces it
             try:
                 self._checkpoints.finish()
             except OSError as error:
                 log.warning("could not remove the checkpoint: %s", error)
-        return None
+        return None, saved
 
     # ------------------------------------------------------------------ back on the main thread
 
-    def _saved(self, pending: Tuple[SessionRecord, ...], failure: Optional[int]) -> None:
+    def _saved(self, pending: Tuple[SessionRecord, ...], failure: Optional[int], stored: List[SessionRecord]) -> None:
         self._saving = False
         if failure is not None:
             self._not_saved(NOT_SAVED.get(failure, NOT_SAVED_OTHER))
@@ -247,7 +252,7 @@ class LogKeeper:
         self.unsaved = [record for record in self.unsaved if record not in pending]
         for text in set(NOT_SAVED.values()) | {NOT_SAVED_OTHER}:
             self._drop_notice(text)
-        self.on_saved(pending)
+        self.on_saved(stored)
         self.flush()
 
     def _read(self, records: List[SessionRecord]) -> None:

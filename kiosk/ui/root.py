@@ -15,6 +15,7 @@ from kiosk.ui.controller import KioskController
 from kiosk.ui.screens.done import DoneScreen
 from kiosk.ui.screens.exercise_files import ExerciseFilesScreen
 from kiosk.ui.screens.home import HomeScreen
+from kiosk.ui.screens.reminders import RemindersScreen
 from kiosk.ui.screens.routines import RoutinesScreen
 from kiosk.ui.screens.safety import SafetyScreen
 from kiosk.ui.screens.session import SessionScreen
@@ -31,6 +32,7 @@ SCREENS: Dict[str, Type[Any]] = {
     "routines": RoutinesScreen,
     "settings": SettingsScreen,
     "exercise_files": ExerciseFilesScreen,
+    "reminders": RemindersScreen,
     "safety": SafetyScreen,
 }
 

@@ -69,6 +69,7 @@ class SessionSection:
         def clear_notices(self) -> None: ...
         def go(self, screen: str) -> None: ...
         def default_routine(self) -> Optional[Routine]: ...
+        def _reminders_passed_over(self) -> None: ...
 
     # ------------------------------------------------------------------ the session
 
@@ -89,6 +90,7 @@ class SessionSection:
         self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall,
                                     boot_id=self._boot_id, newest_start=newest_trusted_start(self.log_keeper.records))
         self._prepare_voice(self.timeline)
+        self._reminders_passed_over()  # a session answers today's reminders
         self.in_session = True
         self.pain = -1
         self.last_record = None
@@ -116,6 +118,8 @@ class SessionSection:
             return "a session is running"
         if self.clock() < self._guard_until:
             return "the screen has just changed (a session started or ended, or the screen woke)"
+        if self.screen == "done":
+            return "the Done screen is up: its pain rating would be lost"
         if self.safety_text or not self.safety_checked:
             return "the safety note has not been read at the screen yet"
         if self.default_routine() is None:
@@ -227,6 +231,7 @@ class SessionSection:
         if self._frame_event is not None:
             self._frame_event.cancel()
             self._frame_event = None
+        self._reminders_passed_over()  # none plays the moment a session ends
         self.in_session = False
         self.confirm_stop = False
         self._set_screen_awake(False)

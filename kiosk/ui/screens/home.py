@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kivy.properties import NumericProperty, StringProperty
+from typing import Any
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
@@ -15,6 +17,32 @@ class StartButton(ButtonBehavior, BoxLayout):
     scale = NumericProperty(1.0)
     title = StringProperty("Start")
     detail = StringProperty("")
+
+
+class ReminderCard(BoxLayout):
+    """The reminder on Home: its message and three answers, Start, In 30 minutes, Not today."""
+
+    __events__ = ("on_start", "on_snooze", "on_not_today")
+    scale = NumericProperty(1.0)
+    portrait = BooleanProperty(False)
+    text = StringProperty("")
+
+    def on_touch_down(self, touch: Any) -> bool:
+        # Hidden (no reminder), it has no height, yet its buttons keep theirs: a disabled
+        # widget under the finger would swallow the tap meant for Start.
+        return bool(self.text) and super().on_touch_down(touch)
+
+    def on_touch_up(self, touch: Any) -> bool:
+        return bool(self.text) and super().on_touch_up(touch)
+
+    def on_start(self) -> None:
+        pass
+
+    def on_snooze(self) -> None:
+        pass
+
+    def on_not_today(self) -> None:
+        pass
 
 
 class HomeScreen(KioskScreen):
