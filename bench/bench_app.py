@@ -185,6 +185,12 @@ def main() -> int:
     parser.add_argument("--session", type=float, default=60.0)
     parser.add_argument("--first-frame-runs", type=int, default=5)
     args = parser.parse_args()
+    if not args.child and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        # Without one, SDL draws through a slower path: 350 ms frames and 100 MB more, which
+        # would read as the kiosk's own (seen: every row MISSED that passes under Xvfb).
+        print("bench_app: run it under a display: xvfb-run -a -s '-screen 0 2048x2048x24' "
+              ".venv/bin/python bench/bench_app.py", file=sys.stderr)
+        return 2
     if args.child:
         child(args.child, args.idle, args.session)
         return 0
