@@ -239,3 +239,14 @@ def test_the_settings_file_keeps_what_the_card_does_not_touch(kiosk_with, tmp_pa
     settings, problems = load_settings(tmp_path / "config.yaml")
     assert problems == ()
     assert settings.reminders == (Reminder("09:01", ("mon", "thu"), MESSAGE), Reminder("09:56"))
+
+
+def test_a_clock_that_cannot_be_right_plays_no_reminder(shipped_library, tmp_path: Path) -> None:
+    """A Pi without a real-time clock boots in the past until NTP: no reminder from that time."""
+    kiosk = Kiosk(shipped_library, tmp_path / "data", settings=Settings(reminders=(Reminder("09:01"),)),
+                  today=dt.date(2025, 1, 1), reminder_speaker_factory=Reminded(tmp_path))
+    try:
+        kiosk.advance(120, step=1.0, draw_every=60)
+        assert kiosk.controller.reminder_text == "" and reminded(kiosk).speakers == []
+    finally:
+        kiosk.close()

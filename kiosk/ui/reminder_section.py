@@ -86,15 +86,14 @@ class ReminderSection:
 
     def _check_reminders(self) -> None:
         day = self._today()
-        if day is None or self.stats is None:
-            return  # not read yet: today's answers, or whether today is done
+        if day is None or self.stats is None or not (self.settings.reminders or self.reminder_text):
+            return  # not read yet (today's answers, or whether today is done), or none set
         now = self.wall()
         if self.reminder_text and (self.done_today or day.not_today):
             self.reminder_text = ""  # done meanwhile (on another screen, say): the card goes
-        situation = Situation(done_today=self.done_today, in_session=self.in_session,
-                              clock_trusted=self._clock_trusted(now), in_night=self._night_at)
+        situation = Situation(done_today=self.done_today, in_session=self.in_session, in_night=self._night_at)
         prompts = due(self.settings.reminders, now, self.zone, day, situation)
-        if not prompts:
+        if not prompts or not self._clock_trusted(now):  # the clock is asked only when one is due
             return
         prompt = prompts[-1]
         self._save_day(day.with_played(prompts, now))
