@@ -148,7 +148,7 @@ class Settings:
         (), "reminders", f"Up to {MAX_REMINDERS} times a day to chime, say a message and show the reminder card.")
     reminder_volume: float = _setting(
         0.6, "number", "Loudness of a reminder's chime and message, 0 to 1.",
-        minimum=0.0, maximum=1.0, step=0.1)
+        minimum=0.0, maximum=1.0, step=0.1, reloads="speaker")
     mqtt: MqttSettings = _setting(
         MqttSettings(), "section", "Home Assistant and other screens of the home over MQTT; off when absent.")
 

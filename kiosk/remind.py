@@ -50,7 +50,7 @@ def planned(settings: Settings, data_dir: Path, now: dt.datetime, zone: dt.tzinf
 def as_json(items: List[Planned]) -> List[Dict[str, Any]]:
     return [{"at": item.at.isoformat(timespec="minutes"), "time": item.reminder.time,
              "days": list(item.reminder.days), "message": item.reminder.text, "plays": item.plays,
-             "why_not": item.why_not} for item in items]
+             "why_not": item.why_not, "late": item.late} for item in items]
 
 
 def as_lines(items: List[Planned], now: dt.datetime, zone: dt.tzinfo, days: int) -> List[str]:
@@ -59,7 +59,7 @@ def as_lines(items: List[Planned], now: dt.datetime, zone: dt.tzinfo, days: int)
     if not items:
         lines.append("  none")
     for item in items:
-        state = "plays" if item.plays else f"silent: {item.why_not}"
+        state = ("plays now (late)" if item.late else "plays") if item.plays else f"silent: {item.why_not}"
         lines.append(f"  {item.at:%a %d %b %H:%M}  {state:<24} {item.reminder.text}")
     return lines
 

@@ -96,16 +96,17 @@ def test_list_without_now_uses_the_clock(tmp_path: Path, data_dir: Path) -> None
     status, out, _ = run("remind", "list", "--data-dir", str(data_dir), "--config", str(config(tmp_path)))
     assert status == 0
     assert out.splitlines()[0] == "Reminders over the next 7 days, from Thu 26 Nov 10:00 (Europe/Berlin):"
-    assert out.splitlines()[1].startswith("  Thu 26 Nov 18:30  plays")
+    assert out.splitlines()[1].startswith("  Thu 26 Nov 08:30  plays now (late)")  # missed while off: 90 min ago
+    assert out.splitlines()[2].startswith("  Thu 26 Nov 18:30  plays  ")
 
 
 def test_list_json(tmp_path: Path, data_dir: Path) -> None:
     items = listed(data_dir, config(tmp_path), "2026-11-26T07:00")
     assert items[0] == {"at": "2026-11-26T08:30+01:00", "time": "08:30", "days": ["mon", "tue", "wed", "thu", "fri"],
-                        "message": DEFAULT_TEXT, "plays": True, "why_not": ""}
+                        "message": DEFAULT_TEXT, "plays": True, "why_not": "", "late": False}
     assert items[1] == {"at": "2026-11-26T18:30+01:00", "time": "18:30",
                         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "message": EVENING_TEXT,
-                        "plays": True, "why_not": ""}
+                        "plays": True, "why_not": "", "late": False}
     assert len(items) == 12 and all(item["plays"] for item in items)
     assert [item["at"] for item in items] == sorted(item["at"] for item in items)
 

@@ -250,3 +250,57 @@ def test_a_clock_that_cannot_be_right_plays_no_reminder(shipped_library, tmp_pat
         assert kiosk.controller.reminder_text == "" and reminded(kiosk).speakers == []
     finally:
         kiosk.close()
+
+
+def test_moving_a_reminder_that_played_to_a_time_gone_by_does_not_play_it_again(kiosk_with) -> None:
+    kiosk = kiosk_with(Reminder("09:01"))
+    kiosk.advance(62, step=1.0, draw_every=60)
+    kiosk.advance(2.0)
+    kiosk.tap(card(kiosk).ids.reminder_snooze)
+    kiosk.advance(5 * 60, step=1.0, draw_every=60)  # 09:08
+    kiosk.controller.shift_reminder(0, 1)  # 09:06: gone by today, so tomorrow
+    assert kiosk.controller.add_reminder()  # 10:06, still to come: it plays
+    kiosk.advance(20, step=1.0)
+    assert kiosk.controller.reminder_text == "" and kiosk.controller.screen == "home"
+    kiosk.advance(60 * 60, step=5.0, draw_every=600)
+    wait_for_sound(kiosk, 2)
+    assert kiosk.controller.reminder_text and reminded(kiosk).chimes() == 3  # 09:01, its snooze at 09:33, 10:06
+
+
+def test_a_new_reminder_volume_is_the_next_reminders(kiosk_with) -> None:
+    kiosk = kiosk_with(Reminder("09:01"), Reminder("09:20"))
+    kiosk.advance(62, step=1.0, draw_every=60)
+    wait_for_sound(kiosk, 1)
+    kiosk.advance(2.0)
+    kiosk.tap(card(kiosk).ids.reminder_snooze)
+    kiosk.controller.change_setting("reminder_volume", 0.2)
+    kiosk.advance(20 * 60, step=2.0, draw_every=600)
+    wait_for_sound(kiosk, 2)
+    volumes = [played.volume for audio in reminded(kiosk).audio for played in audio.plays]
+    assert volumes[0] == 0.6 and volumes[-1] == 0.2
+
+
+def test_a_tap_as_the_card_comes_does_not_answer_it(kiosk_with) -> None:
+    kiosk = kiosk_with(Reminder("09:01"))
+    kiosk.advance(58, step=1.0, draw_every=60)
+    assert kiosk.controller.reminder_text == ""
+    kiosk.advance(2.0)  # the card comes now, under a finger that was on its way to Start
+    assert kiosk.controller.reminder_text
+    kiosk.tap(card(kiosk).ids.reminder_not_today)
+    assert kiosk.controller.reminder_text  # too soon to be an answer to it
+    kiosk.advance(2.0)
+    kiosk.tap(card(kiosk).ids.reminder_not_today)
+    assert kiosk.controller.reminder_text == ""
+
+
+def test_after_a_night_on_a_blank_screen_yesterdays_done_does_not_silence_the_morning(
+        kiosk_with, shipped_library) -> None:
+    kiosk = kiosk_with(Reminder("06:30"), start=dt.time(20, 0), night_mode="blank", night_start="22:00",
+                       night_end="07:00", idle_timeout=60)
+    kiosk.tap(kiosk.widget("home", "start_button"))
+    kiosk.advance(build_timeline(shipped_library.default_routine()).total_s + 2, step=0.5)
+    kiosk.settle()
+    assert kiosk.controller.done_today
+    kiosk.advance(10.5 * 60 * 60 + 31, step=10.0, draw_every=3600)  # 06:31 the next morning, the screen blank
+    assert kiosk.wall().time() < dt.time(6, 40) and kiosk.controller.reminder_text
+    assert not kiosk.controller.done_today

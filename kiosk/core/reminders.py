@@ -138,9 +138,15 @@ class Day:
     def passed_over(self, reminders: Sequence[Reminder], now: dt.datetime, zone: dt.tzinfo) -> "Day":
         """A session starts or ends: every reminder whose time has come counts as answered (a
         session is the answer), so none plays or repeats just after it."""
+        return self.gone_by(reminders, now, zone).answer(now)
+
+    def gone_by(self, reminders: Sequence[Reminder], now: dt.datetime, zone: dt.tzinfo) -> "Day":
+        """These reminders' times today that have already gone count as played and answered:
+        a reminder just added or moved to an earlier time is not a late one to play now."""
         missed = [Prompt(key, "first", when, reminder) for key, when, reminder in occurrences(reminders, self.date, zone)
                   if when <= now and not self.has_played(key, "first")]
-        return self.with_played(missed, now).answer(now)
+        day = self.with_played(missed, now)
+        return replace(day, answered=tuple(sorted(set(day.answered) | {prompt.key for prompt in missed})))
 
     def answer(self, now: dt.datetime, *, snooze: bool = False, not_today: bool = False) -> "Day":
         """Somebody answered: no repeat of what has played; with `snooze`, once more in 30 minutes."""
@@ -299,6 +305,8 @@ class Planned:
     reminder: Reminder
     plays: bool
     why_not: str = ""
+    late: bool = False
+    """Its time has gone (the kiosk was off), but it is under 2 hours late: it plays as soon as it can."""
 
 
 def upcoming(reminders: Sequence[Reminder], now: dt.datetime, zone: dt.tzinfo, day: Day, situation: Situation,
@@ -313,8 +321,9 @@ def upcoming(reminders: Sequence[Reminder], now: dt.datetime, zone: dt.tzinfo, d
     for offset in range(days + 1):
         date = today + dt.timedelta(days=offset)
         for key, when, reminder in occurrences(reminders, date, zone):
-            if when < now or when >= now + dt.timedelta(days=days):
-                continue
+            if when + (LATE_LIMIT if date == today else dt.timedelta(0)) <= now \
+                    or when >= now + dt.timedelta(days=days):
+                continue  # (today's from the last 2 hours, not played yet, still play: listed)
             why = ""
             if date == today:
                 why = why_silent(day, replace(situation, in_session=False))
@@ -322,5 +331,5 @@ def upcoming(reminders: Sequence[Reminder], now: dt.datetime, zone: dt.tzinfo, d
                     why = "already played"
             elif not situation.clock_trusted:
                 why = "clock untrusted"
-            planned.append(Planned(when.astimezone(zone), reminder, not why, why))
+            planned.append(Planned(when.astimezone(zone), reminder, not why, why, late=when < now))
     return planned

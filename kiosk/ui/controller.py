@@ -155,6 +155,10 @@ class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatc
         self.household: Optional[HouseholdBridge] = None
         """Home Assistant and the other screens, when `mqtt:` is set up (see `start_up`)."""
         self._refresh_library_views()
+        # The card comes in Start's place, and Start comes back in the card's: a tap meant for
+        # the one must not land on the other.
+        self.fbind("reminder_text", lambda *_: setattr(self, "_guard_until",
+                                                       max(self._guard_until, self.clock() + START_GUARD_S)))
         if library.errors:
             files = sorted({Path(p.path).name for p in library.errors})
             self.add_notice(f"Some exercise files have problems ({', '.join(files)}). "

@@ -145,6 +145,8 @@ class HomeSection:
 
     def _every_second(self) -> None:
         now = self.wall()
+        if self.stats is not None and self.stats.today != now.date():
+            self._refresh_stats()  # past midnight: "today" has moved on (a dark night screen too)
         self._end_long_pause(self.clock() - self._last_touch)
         self._check_reminders()  # first: a reminder wakes the night screen before it is judged
         self.night = night_state(now, self.settings, self.night, idle_s=self.clock() - self._last_touch,
@@ -155,8 +157,6 @@ class HomeSection:
         if minute != self._shown_minute:
             self._shown_minute = minute
             self.clock_text = minute
-            if self.stats is not None and self.stats.today != now.date():
-                self._refresh_stats()  # past midnight: "today" has moved on
         self._expire_notice()
         if self.household is not None:
             self.household_status = self.household.status_text()

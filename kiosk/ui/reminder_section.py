@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from kiosk.core.clockcheck import newest_trusted_start, wall_problem
 from kiosk.core.model import Cue
@@ -53,6 +53,7 @@ class ReminderSection:
     _last_touch: float
     _reminder_day: Optional[Day] = None
     _reminder_speaker: Optional[Speaker] = None
+    _pending_answer: Optional[Tuple[bool, bool]] = None
     _reminder_speaker_factory: Callable[[Any], Speaker]
 
     if TYPE_CHECKING:
@@ -77,6 +78,15 @@ class ReminderSection:
 
     def _reminders_loaded(self, day: Day) -> None:
         self._reminder_day = day
+        if self._pending_answer is not None:  # "Not today" from Home Assistant came first
+            snooze, not_today = self._pending_answer
+            self._pending_answer = None
+            self._answer(snooze=snooze, not_today=not_today)
+
+    def _drop_reminder_speaker(self) -> None:
+        speaker, self._reminder_speaker = self._reminder_speaker, None
+        if speaker is not None:
+            self.worker.run(speaker.close)
 
     def _close_reminders(self) -> None:
         if self._reminder_speaker is not None:
@@ -164,7 +174,7 @@ class ReminderSection:
             time = f"{minutes // 60:02d}:{minutes % 60:02d}"
         else:
             time = "18:30"
-        self.change_setting("reminders", reminders + (Reminder(time),))
+        self._change_reminders(reminders + (Reminder(time),))
         return True
 
     def shift_reminder(self, index: int, direction: int) -> None:
@@ -181,12 +191,20 @@ class ReminderSection:
     def remove_reminder(self, index: int) -> None:
         reminders = list(self.settings.reminders)
         del reminders[index]
-        self.change_setting("reminders", tuple(reminders))
+        self._change_reminders(tuple(reminders))
 
     def _replace_reminder(self, index: int, reminder: Reminder) -> None:
         reminders = list(self.settings.reminders)
         reminders[index] = reminder
-        self.change_setting("reminders", tuple(reminders))
+        self._change_reminders(tuple(reminders))
+
+    def _change_reminders(self, reminders: Tuple[Reminder, ...]) -> None:
+        """A reminder added or changed whose time today has gone is not a late one: it does not
+        play now (that is for a kiosk that was off), it starts tomorrow."""
+        day = self._today()
+        if day is not None:
+            self._save_day(day.gone_by(reminders, self.wall(), self.zone))
+        self.change_setting("reminders", reminders)
 
     # ------------------------------------------------------------------ the card's answers
 
@@ -212,7 +230,9 @@ class ReminderSection:
     def _answer(self, *, snooze: bool = False, not_today: bool = False) -> None:
         day = self._today()
         self.reminder_text = ""
-        if day is not None:
+        if day is None:
+            self._pending_answer = (snooze, not_today)
+        else:
             self._save_day(day.answer(self.wall(), snooze=snooze, not_today=not_today))
         if self._reminder_speaker is not None:
             self._reminder_speaker.stop()

@@ -70,6 +70,7 @@ class SessionSection:
         def go(self, screen: str) -> None: ...
         def default_routine(self) -> Optional[Routine]: ...
         def _reminders_passed_over(self) -> None: ...
+        def _drop_reminder_speaker(self) -> None: ...
 
     # ------------------------------------------------------------------ the session
 
@@ -282,6 +283,7 @@ class SessionSection:
         old = self.speaker
         self.speaker = self._speaker_factory(self.settings)
         self.worker.run(old.close)
+        self._drop_reminder_speaker()  # made again, with the new settings, at the next reminder
         self._update_voice_notice()
 
     def _update_voice_notice(self) -> None:
