@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Callable, List, Tuple
 
+from table import print_table  # noqa: E402  (bench/ is on the path when run)
+
 from kiosk import paths
 from kiosk.core.catalog import load_library
 from kiosk.core.model import SessionRecord
@@ -133,12 +135,7 @@ def main() -> int:
         append_full = appends(full_dir)
         rows.append(row(f"log append at {args.sessions:,} sessions", ("empty log", append_empty), append_full, 0.05))
 
-    headers = ("operation", "reference (median)", "measured (median)", "budget", "")
-    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
-    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    print("-+-".join("-" * w for w in widths))
-    for r in rows:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    print_table(("operation", "reference (median)", "measured (median)", "budget", ""), rows)
     return 1 if any(r[-1] == "OVER" for r in rows) else 0
 
 

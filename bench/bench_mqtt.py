@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from mqtt_broker import BASE, Broker, free_port  # noqa: E402
 
+from table import print_table  # noqa: E402  (bench/ is on the path when run)
+
 from kiosk.config import MqttSettings  # noqa: E402
 from kiosk.core.household import Topics, session_message  # noqa: E402
 from kiosk.core.model import SessionRecord  # noqa: E402
@@ -184,12 +186,7 @@ def main(argv: List[str] = None) -> int:
                          f"{warm * 1000:.0f} ms", "< 5 s", verdict(warm < 5)))
         finally:
             broker.stop()
-    headers = ("operation", "reference", "measured", "budget", "")
-    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
-    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print_table(("operation", "reference", "measured", "budget", ""), rows)
     return 1 if any(row[-1] == "OVER" for row in rows) else 0
 
 

@@ -17,6 +17,8 @@ import time
 import zoneinfo
 from typing import Callable, List, Tuple
 
+from table import print_table  # noqa: E402  (bench/ is on the path when run)
+
 from kiosk.core.reminders import Day, Reminder, Situation, due, upcoming
 
 ZONE = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -54,12 +56,7 @@ def main(argv: List[str] = None) -> int:
     week = per_call(lambda: upcoming(EIGHT, NOW, ZONE, day, situation), max(1, args.repeat // 10))
     rows.append(("upcoming(), 8 reminders x 7 days (kiosk remind list)", f"{one * 1e6:.0f} µs (1 reminder)",
                  f"{week * 1e6:.0f} µs", "< 50 ms", "ok" if week < 0.05 else "OVER"))
-    headers = ("operation", "reference", "measured (median)", "budget", "")
-    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers))]
-    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print_table(("operation", "reference", "measured (median)", "budget", ""), rows)
     return 1 if any(row[-1] == "OVER" for row in rows) else 0
 
 

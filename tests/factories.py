@@ -60,3 +60,14 @@ def numbered_record(number: int, **changes: Any) -> SessionRecord:
     )
     fields.update(changes)
     return SessionRecord(**fields)
+
+
+REMINDERS_EXAMPLE = """\
+reminders:
+  - time: "08:30"
+    days: [mon, tue, wed, thu, fri]
+  - time: "18:30"              # every day when days is left out
+    message: "Time for your five minutes of feet and hips."
+reminder_volume: 0.6
+"""
+"""The issue's example of the reminder settings, as a person writes them."""

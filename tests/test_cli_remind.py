@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Tuple
 from zoneinfo import ZoneInfo
 
 import pytest
+from factories import REMINDERS_EXAMPLE
 
 from kiosk import paths
 from kiosk.cli import main
@@ -26,14 +27,7 @@ from kiosk.sessionlog.store import SessionLog
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=BERLIN)  # a Thursday morning, after the release date
-CONFIG = """\
-reminders:
-  - time: "08:30"
-    days: [mon, tue, wed, thu, fri]
-  - time: "18:30"              # every day when days is left out
-    message: "Time for your five minutes of feet and hips."
-reminder_volume: 0.6
-"""
+CONFIG = REMINDERS_EXAMPLE
 DEFAULT_TEXT = "Time for your foot and hip exercises."
 EVENING_TEXT = "Time for your five minutes of feet and hips."
 NO_REMINDERS = ("No reminders are set: add them on the Settings screen (Reminders) or under `reminders:` in "

@@ -6,19 +6,13 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
+from factories import REMINDERS_EXAMPLE
 
 from kiosk.config import Settings, load_settings, save_settings
 from kiosk.core.reminders import WEEKDAY_KEYS, Reminder
 from kiosk.core.yamldoc import Problem
 
-ISSUE_EXAMPLE = """\
-reminders:
-  - time: "08:30"
-    days: [mon, tue, wed, thu, fri]
-  - time: "18:30"              # every day when days is left out
-    message: "Time for your five minutes of feet and hips."
-reminder_volume: 0.6
-"""
+ISSUE_EXAMPLE = REMINDERS_EXAMPLE
 
 GOOD_BEFORE = '  - time: "07:00"\n'
 GOOD_AFTER = '  - time: "21:15"\n    days: [sat, sun]\n    message: Evening stretch.\n'

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import json
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
 from factories import numbered_record
 
+from test_store import FIXED_NOW, open_log, stored_json
+
 from kiosk.core.model import SessionRecord
 from kiosk.sessionlog import store
 from kiosk.sessionlog.store import LOG_NAME, SessionLog
 
-FIXED_NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 NOW_TEXT = "2026-01-02T03:04:05Z"
 T1, T2, T3 = "2026-01-02T08:00:00Z", "2026-01-02T09:00:00Z", "2026-01-02T10:00:00Z"
 
 
 @pytest.fixture(params=["json", "memory"])
 def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionLog]:
-    """Every behavioural test runs against the real file and against memory."""
+    """Every behavioural test runs against the real file and against memory; the file's
+    clock is FIXED_NOW, so a rating noted now has a known time."""
     if request.param == "json":
         session_log = SessionLog.open(tmp_path / "data", now=lambda: FIXED_NOW)
     else:
@@ -34,14 +34,6 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionLog]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
-
-
-def open_log(data_dir: Path) -> SessionLog:
-    return SessionLog.open(data_dir, now=lambda: FIXED_NOW)
-
-
-def stored_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def by_id(records: List[SessionRecord]) -> Dict[str, SessionRecord]:
