@@ -267,7 +267,11 @@ def _read_reminders(node: yamldoc.AnyNode, report: Report) -> Optional[Tuple[Rem
     return tuple(found)
 
 
-REMINDER_KEYS = ("time", "days", "message")
+REMINDER_FIELDS: Tuple[FieldSpec, ...] = (
+    FieldSpec("time", "clock", "When, local time, like \"08:30\"."),
+    FieldSpec("days", "list", "Which days: mon ... sun; every day when left out."),
+    FieldSpec("message", "text", "What is said and shown; a default when left out."),
+)
 
 
 def _read_reminder(item: yamldoc.AnyNode, number: int, report: Report) -> Optional[Reminder]:
@@ -275,10 +279,7 @@ def _read_reminder(item: yamldoc.AnyNode, number: int, report: Report) -> Option
     if not isinstance(item, Mapping):
         report.error(item, f"{what} must be a mapping like `time: \"08:30\"`, not {_kind_of(item)}")
         return None
-    unknown = [key for key in item.entries if key not in REMINDER_KEYS]
-    if unknown:
-        report.error(item.entries[unknown[0]][0], f"unknown key {unknown[0]!r} in {what} "
-                                                  f"(known keys: {', '.join(REMINDER_KEYS)})")
+    if not check_keys(item, REMINDER_FIELDS, what, report):
         return None
     if "time" not in item.entries:
         report.error(item, f"{what} has no 'time' (like time: \"08:30\")")

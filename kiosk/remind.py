@@ -22,6 +22,14 @@ REMINDERS_FILE = "reminders.json"
 """Today's answers, kept by the app in the data folder (see kiosk.ui.reminder_section)."""
 
 
+def read_day_file(data_dir: Path, today: dt.date) -> Day:
+    """Today's answers as the app saved them; a missing or unreadable file is a new day."""
+    try:
+        return read_day((data_dir / REMINDERS_FILE).read_text(encoding="utf-8"), today)
+    except (OSError, UnicodeDecodeError):
+        return Day(today)
+
+
 def parse_now(text: str, zone: dt.tzinfo) -> dt.datetime:
     """`--now`: an ISO date and time; without an offset it is local time in `zone`."""
     try:
@@ -35,11 +43,7 @@ def planned(settings: Settings, data_dir: Path, now: dt.datetime, zone: dt.tzinf
             days: int = 7) -> List[Planned]:
     """The reminders over the coming `days`, each with whether it will play."""
     local_now = now.astimezone(zone)
-    path = data_dir / REMINDERS_FILE
-    try:
-        day = read_day(path.read_text(encoding="utf-8"), local_now.date())
-    except (OSError, UnicodeDecodeError):
-        day = Day(local_now.date())
+    day = read_day_file(data_dir, local_now.date())
     stats = compute_stats(records, local_now.date(), weekly_goal=settings.weekly_goal,
                           week_start=settings.week_start_index, now=local_now)
     trusted = wall_problem(local_now, newest_trusted_start(records)) is None

@@ -75,6 +75,16 @@ MQTT_BROKERS = {
 }
 
 
+def add_host_units_and_app(root: Path) -> None:
+    """What `systemd-analyze verify --root` needs beside the installed unit: the machine's own
+    units, and a stand-in for the app the unit starts."""
+    shutil.copytree(host_unit_dir(), root / "usr/lib/systemd/system", symlinks=True)
+    app = root / "opt/home-exercise-kiosk/venv/bin/kiosk"
+    app.parent.mkdir(parents=True)
+    app.write_text("#!/bin/sh\n")
+    app.chmod(0o755)
+
+
 def staged_console_with_mqtt(root: Path, broker: str) -> Path:
     """The console set-up installed into `root` (StagedHost) with MQTT on: its network drop-in."""
     host, names = MQTT_BROKERS[broker]
@@ -95,11 +105,7 @@ def test_system_unit_passes_systemd_analyze_verify(systemd_analyze: str, tmp_pat
     """Verified as installed: the installer's staging tree, the host's units, a stand-in for the app."""
     root = tmp_path / "pi"
     assert install.main(["--root", str(root), "--source", str(REPO)]) == 0
-    shutil.copytree(host_unit_dir(), root / "usr/lib/systemd/system", symlinks=True)
-    app = root / "opt/home-exercise-kiosk/venv/bin/kiosk"
-    app.parent.mkdir(parents=True)
-    app.write_text("#!/bin/sh\n")
-    app.chmod(0o755)
+    add_host_units_and_app(root)
     result = run([systemd_analyze, "verify", f"--root={root}", "--man=no", install.UNIT])
     assert (result.returncode, result.stderr) == (0, "")
 
@@ -109,11 +115,7 @@ def test_system_unit_with_the_mqtt_dropin_passes_systemd_analyze_verify(systemd_
                                                                          broker: str) -> None:
     root = tmp_path / "pi"
     dropin = staged_console_with_mqtt(root, broker)
-    shutil.copytree(host_unit_dir(), root / "usr/lib/systemd/system", symlinks=True)
-    app = root / "opt/home-exercise-kiosk/venv/bin/kiosk"
-    app.parent.mkdir(parents=True)
-    app.write_text("#!/bin/sh\n")
-    app.chmod(0o755)
+    add_host_units_and_app(root)
     result = run([systemd_analyze, "verify", f"--root={root}", "--man=no", install.UNIT])
     assert (result.returncode, result.stderr) == (0, "")
     # verify reads the drop-in too: a key it does not know there is reported.

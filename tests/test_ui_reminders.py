@@ -17,9 +17,9 @@ from kiosk import paths
 from kiosk.config import Settings, load_settings
 from kiosk.core.reminders import Reminder
 from kiosk.core.timeline import build_timeline
+from kiosk.remind import REMINDERS_FILE
 from kiosk.sound.audio import NullAudio, wav_info
 from kiosk.sound.voice import CueSpeaker, make_speaker, reminder_voice
-from kiosk.ui.reminder_section import REMINDERS_FILE
 
 MEDIA = paths.shipped_media_dir()
 MESSAGE = "Time for your five minutes of feet and hips."

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from kiosk.core.model import SessionRecord, parse_utc
-from kiosk.core.streaks import DAYS_PER_WEEK, StreakStats
+from kiosk.core.streaks import DAYS_PER_WEEK, StreakStats, newest_session
 
 MAX_MESSAGE_BYTES = 64 * 1024
 """Anything longer on any topic is not read (a session record is well under 2 kB)."""
@@ -141,9 +141,8 @@ class HouseholdState:
 def household_state(stats: StreakStats, records: Sequence[SessionRecord], *, routine: str,
                     voice: bool) -> HouseholdState:
     """The state from the streaks (counted over the household's sessions) and the log."""
-    dated = [record for record in records if not record.clock_unverified]
-    newest = max(dated, key=lambda record: parse_utc(record.ended_utc), default=None)
-    rated = [record for record in dated if record.pain is not None]
+    newest = newest_session(records)
+    rated = [record for record in records if record.pain is not None and not record.clock_unverified]
     last_rated = max(rated, key=lambda record: parse_utc(record.pain_noted_utc or record.ended_utc), default=None)
     return HouseholdState(
         daily_streak=stats.current_daily_streak, weekly_streak=stats.current_weekly_streak,
@@ -193,6 +192,11 @@ def routine_options(routines: Sequence[Tuple[str, str]]) -> Dict[str, str]:
             label = f"{label} ({routine_id})"
         options[label] = routine_id
     return options
+
+
+def option_of(options: Mapping[str, str], routine_id: Optional[str]) -> str:
+    """The select's option that names this routine (as `routine_options` made them); "" for none."""
+    return next((option for option, option_id in options.items() if option_id == routine_id), "")
 
 
 # ---------------------------------------------------------------------------- discovery

@@ -186,6 +186,13 @@ def pain_history(records: Iterable[SessionRecord], today: dt.date) -> List[Tuple
     return list(_summarise(records, today).pain_ratings)
 
 
+def newest_session(records: Iterable[SessionRecord]) -> Optional[SessionRecord]:
+    """The session that ended last, of those whose time is known (not saved under a wall clock
+    that looked wrong); ties by id, so the answer never depends on the log's order."""
+    dated = (record for record in records if not record.clock_unverified)
+    return max(dated, key=lambda record: (parse_utc(record.ended_utc), record.id), default=None)
+
+
 def compute_stats(
     records: Iterable[SessionRecord],
     today: dt.date,

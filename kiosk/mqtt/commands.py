@@ -21,6 +21,7 @@ from kiosk.core.household import (
     household_state,
     news_for,
     node_id,
+    option_of,
     read_session,
     routine_options,
     session_message,
@@ -136,8 +137,7 @@ def status(settings: Settings, data_dir: Path, library: Any, now: dt.datetime,
                           week_start=settings.week_start_index, now=now)
     options = routine_options([(routine.id, routine.name) for routine in library.routines.values()])
     default = library.default_routine(settings.default_routine or None)
-    routine = next((option for option, routine_id in options.items()
-                    if default is not None and routine_id == default.id), "")
+    routine = option_of(options, default.id if default is not None else None)
     state = json.loads(household_state(stats, records, routine=routine, voice=settings.voice).payload())
     session = {"state": "idle"}
     broker, reachable = "connected", True

@@ -31,6 +31,7 @@ from kiosk.core.household import (
     household_state,
     news_for,
     node_id,
+    option_of,
     read_command,
     read_session,
     reminder_event,
@@ -122,9 +123,8 @@ class HouseholdBridge:
             return  # the log has not been read yet: no numbers to tell
         self._refresh_options()
         default = controller.default_routine()
-        names = {routine_id: name for name, routine_id in self._options.items()}
         state = household_state(controller.stats, controller.log_keeper.records,
-                                routine=names.get(default.id, "") if default is not None else "",
+                                routine=option_of(self._options, default.id if default is not None else None),
                                 voice=controller.settings.voice)
         self.link.publish(self.topics.state, state.payload())
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 from kiosk.core.clockcheck import newest_trusted_start, wall_problem
 from kiosk.core.model import Cue
 from kiosk.core.night import in_night, parse_clock
-from kiosk.core.reminders import MAX_REMINDERS, WEEKDAY_KEYS, Day, Reminder, Situation, due, read_day, spoken
+from kiosk.core.reminders import MAX_REMINDERS, WEEKDAY_KEYS, Day, Reminder, Situation, due, spoken
+from kiosk.remind import REMINDERS_FILE, read_day_file
 from kiosk.core.speaker import Speaker
 from kiosk.sessionlog.atomic import write_atomically
 from kiosk.ui.background import BackgroundWorker
@@ -30,8 +31,6 @@ log = logging.getLogger("kiosk")
 
 REMINDER_STEP_MIN = 5
 """How far the Reminders screen's - and + move a reminder's time."""
-REMINDERS_FILE = "reminders.json"
-"""Today's reminders and answers, in the data folder."""
 
 
 class ReminderSection:
@@ -66,15 +65,8 @@ class ReminderSection:
 
     def _load_reminders(self) -> None:
         """Read today's answers in the background; until then no reminder plays."""
-        path, today = self.data_dir / REMINDERS_FILE, self.wall().date()
-
-        def read() -> Day:
-            try:
-                return read_day(path.read_text(encoding="utf-8"), today)
-            except (OSError, UnicodeDecodeError):
-                return Day(today)
-
-        self.worker.run(read, self._reminders_loaded)
+        data_dir, today = self.data_dir, self.wall().date()
+        self.worker.run(lambda: read_day_file(data_dir, today), self._reminders_loaded)
 
     def _reminders_loaded(self, day: Day) -> None:
         self._reminder_day = day

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
 from kiosk.core.model import SessionRecord
-from kiosk.core.streaks import DAYS_PER_WEEK, StreakStats, Week
+from kiosk.core.streaks import DAYS_PER_WEEK, StreakStats, Week, newest_session
 
 WEEKDAY_INITIALS = ("M", "T", "W", "T", "F", "S", "S")
 """Monday first, as `date.weekday()` counts."""
@@ -126,11 +126,8 @@ LastSession = Tuple[dt.date, str]
 
 def last_session(records: Sequence[SessionRecord]) -> Optional[LastSession]:
     """The day and screen of the newest dated session that names its screen, if the newest does."""
-    dated = [record for record in records if not record.clock_unverified]
-    if not dated:
-        return None
-    newest = max(dated, key=lambda record: (record.ended_utc, record.id))
-    return (newest.date, newest.screen) if newest.screen else None
+    newest = newest_session(records)
+    return (newest.date, newest.screen) if newest is not None and newest.screen else None
 
 
 def streaks_view(stats: Optional[StreakStats], pain_ratings: Sequence[PainRating], week_start: int,
