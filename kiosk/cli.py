@@ -18,7 +18,7 @@ import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from kiosk import __version__, paths
 from kiosk.config import Settings, load_settings
@@ -480,43 +480,84 @@ def cmd_run(ctx: Context) -> int:
 
 
 def cmd_voices(ctx: Context) -> int:
+    from kiosk.sound.piper import describe_program, find_models, find_program
     from kiosk.sound.voice import PhraseVoice, default_cache_dir, match_voice
 
-    voice = PhraseVoice(cache_dir=default_cache_dir(), voice_id=ctx.settings.voice_id,
-                        rate=ctx.settings.speech_rate)
+    settings = ctx.settings
+    voice = PhraseVoice(cache_dir=default_cache_dir(), voice_id=settings.voice_id, rate=settings.speech_rate)
     try:
         voices = voice.voices()
     finally:
         voice.close()
-    if not voices:
-        print(f"kiosk: no speech engine found ({voice.problem or 'install espeak-ng'})", file=ctx.err)
-        return 1
-    chosen = match_voice(ctx.settings.voice_id, voices)
+    models = find_models(settings.piper_voice, paths.piper_voice_dirs())
+    program = find_program()
+    piper_chosen = settings.voice_engine == "piper"
+    chosen = match_voice(settings.voice_id, voices)
+    configured = Path(settings.piper_voice).expanduser() if settings.piper_voice else None
     if ctx.args.json:
-        _print_json(ctx, [dict(v.to_json(), selected=v is chosen) for v in voices])
-        return 0
-    width = max(len(v.id) for v in voices)
-    print(f"  {'ID':<{width}}  NAME  (LANGUAGES)", file=ctx.out)
-    for v in voices:
-        mark = "*" if v is chosen else " "
-        print(f"{mark} {v.id:<{width}}  {v.name}  ({', '.join(v.languages)})", file=ctx.out)
-    where = f"voice_id: {ctx.settings.voice_id}" if chosen else "the default voice (voice_id is empty or unknown)"
-    print(f"\n{_count(len(voices), 'voice')}; the kiosk speaks with {where}. "
-          "Set voice_id in the settings to an ID above.", file=ctx.out)
-    return 0
+        _print_json(ctx, [dict(v.to_json(), engine="pyttsx3", selected=v is chosen and not piper_chosen)
+                          for v in voices] + [_piper_json(found, piper_chosen and found.path == configured)
+                                              for found in models])
+        return 0 if voices or any(found.model for found in models) else 1
+    if voices:
+        width = max(len(v.id) for v in voices)
+        print(f"pyttsx3 voices (voice_engine: pyttsx3):\n  {'ID':<{width}}  NAME  (LANGUAGES)", file=ctx.out)
+        for v in voices:
+            mark = "*" if v is chosen and not piper_chosen else " "
+            print(f"{mark} {v.id:<{width}}  {v.name}  ({', '.join(v.languages)})", file=ctx.out)
+    else:
+        print(f"pyttsx3 voices: none ({voice.problem or 'install espeak-ng'})", file=ctx.out)
+    print(f"\nPiper voices (voice_engine: piper; Piper: {describe_program(program)}):", file=ctx.out)
+    for found in models:
+        mark = "*" if piper_chosen and found.path == configured else " "
+        detail = f"{found.model.describe()}" if found.model is not None else f"cannot be used: {found.problem}"
+        print(f"{mark} {found.path}  ({detail})", file=ctx.out)
+    if not models:
+        folders = " or ".join(str(folder) for folder in paths.piper_voice_dirs())
+        print(f"  none found (put a voice's .onnx and .onnx.json in {folders})", file=ctx.out)
+    print(f"\n{_count(len(voices), 'pyttsx3 voice')}, {_count(sum(1 for f in models if f.model), 'Piper voice')}; "
+          f"the kiosk speaks with {_voice_in_use(settings, chosen, models, program)}.", file=ctx.out)
+    print("Set voice_engine, and voice_id or piper_voice, in the settings.", file=ctx.out)
+    return 0 if voices or any(found.model for found in models) else 1
+
+
+def _piper_json(found: Any, selected: bool) -> Dict[str, Any]:
+    model = found.model
+    return {"engine": "piper", "id": str(found.path), "name": model.name if model else found.path.name.rsplit(".onnx", 1)[0],
+            "languages": [model.language] if model and model.language else [],
+            "sample_rate": model.sample_rate if model else None,
+            "speakers": sorted(model.speakers, key=model.speakers.get) if model else [],
+            "usable": model is not None, "problem": found.problem, "selected": selected}
+
+
+def _voice_in_use(settings: Any, chosen: Any, models: Sequence[Any], program: Any) -> str:
+    """Which voice a session would start with, or why not the one chosen."""
+    standard = f"pyttsx3 voice {settings.voice_id}" if chosen else "pyttsx3's default voice"
+    if settings.voice_engine != "piper":
+        return standard
+    if not program:
+        return f"{standard}: voice_engine is piper, but Piper is not installed"
+    if not settings.piper_voice:
+        return f"{standard}: voice_engine is piper, but piper_voice is not set"
+    configured = Path(settings.piper_voice).expanduser()
+    found = next((f for f in models if f.path == configured), None)
+    if found is None or found.model is None:
+        why = found.problem if found is not None else f"{configured} is not there"
+        return f"{standard}: the Piper voice cannot be used ({why})"
+    return f"the Piper voice {found.model.name}"
 
 
 def cmd_say(ctx: Context) -> int:
     from kiosk.sound.audio import write_scaled
-    from kiosk.sound.voice import PhraseVoice, default_cache_dir
+    from kiosk.sound.voice import default_cache_dir, phrase_voice
 
     text = " ".join(ctx.args.text.split())
     if not text:
         raise UserError("give the text to say, e.g. kiosk say \"Switch to your left foot.\"")
-    cache_dir = default_cache_dir()
-    voice = PhraseVoice(cache_dir=cache_dir, voice_id=ctx.settings.voice_id, rate=ctx.settings.speech_rate)
+    voice = phrase_voice(ctx.settings, default_cache_dir(), engine=ctx.args.engine)
     try:
         rendered = voice.render([text]).get(text)
+        used = voice.tier
     finally:
         voice.close()
     for notice in voice.notices:
@@ -530,7 +571,7 @@ def cmd_say(ctx: Context) -> int:
             write_scaled(rendered, target, ctx.settings.volume)
         except OSError as error:
             raise UserError(f"cannot write {target}: {error.strerror or error}") from None
-        print(f"Saved {target}.", file=ctx.out)
+        print(f"Saved {target} ({used}).", file=ctx.out)
         return 0
     return _play(ctx, rendered, ctx.settings.volume, "the phrase")
 
@@ -682,6 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
     say = add("say", cmd_say, "say a phrase with the current voice settings, or save it as a WAV")
     say.add_argument("text", metavar="TEXT")
     say.add_argument("--to", metavar="FILE.wav", help="save the phrase to this WAV file instead of playing it")
+    say.add_argument("--engine", choices=("pyttsx3", "piper"),
+                     help="this engine instead of the settings' voice_engine (piper uses piper_voice)")
     play = add("play", cmd_play, "an audio-only session in the terminal, one caption line per cue; "
                "recorded in the log")
     play.add_argument("routine", nargs="?", metavar="ROUTINE")

@@ -32,7 +32,8 @@ class Rule:
     step: Optional[float] = None
     """How far the Settings screen's - and + buttons move it; None: the screen has no such buttons."""
     reloads: str = ""
-    """What the running app rebuilds when it changes: `speaker`, `stats`, `library` or nothing."""
+    """What the running app rebuilds when it changes: `speaker`, `stats`, `library`, `phrases`
+    (renders what the voice will say) or nothing."""
 
     def stepped(self, value: float, direction: int) -> float:
         """One press of - (direction -1) or +: a step towards the bound, never past it."""
@@ -98,6 +99,9 @@ MQTT_FILES = ("password_file", "ca_file", "cert_file", "key_file")
 """Paths in the section: read relative to the settings file's folder."""
 
 
+VOICE_ENGINES = ("pyttsx3", "piper")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The settings table: a field's type, default and `Rule` are written here and nowhere else.
@@ -122,6 +126,16 @@ class Settings:
     voice_id: str = _setting(
         "", "text", "Which voice (see `kiosk voices`); empty means the system's default voice.",
         reloads="speaker")
+    voice_engine: str = _setting(
+        "pyttsx3", "choice", "The voice: pyttsx3 (espeak-ng, the default) or piper (a natural neural voice, "
+        "the [piper] extra and a voice model).",
+        choices=VOICE_ENGINES, reloads="speaker")
+    piper_voice: str = _setting(
+        "", "file", "The Piper voice model, an .onnx file with its .onnx.json (see `kiosk voices`).",
+        reloads="speaker")
+    piper_speaker: str = _setting(
+        "", "speaker", "For a Piper voice of several speakers: the speaker's number or name; empty: the first.",
+        reloads="speaker")
     speech_rate: int = _setting(
         160, "count", "Words per minute.",
         minimum=80, maximum=300, step=20, reloads="speaker")
@@ -145,7 +159,8 @@ class Settings:
     night_start: str = _setting("22:00", "clock", "When the night starts, like 22:00.")
     night_end: str = _setting("07:00", "clock", "When the night ends, like 07:00.")
     reminders: Tuple[Reminder, ...] = _setting(
-        (), "reminders", f"Up to {MAX_REMINDERS} times a day to chime, say a message and show the reminder card.")
+        (), "reminders", f"Up to {MAX_REMINDERS} times a day to chime, say a message and show the reminder card.",
+        reloads="phrases")
     reminder_volume: float = _setting(
         0.6, "number", "Loudness of a reminder's chime and message, 0 to 1.",
         minimum=0.0, maximum=1.0, step=0.1, reloads="speaker")
@@ -206,6 +221,18 @@ def _read_setting(spec: FieldSpec, node: yamldoc.AnyNode, base: Path, report: Re
             return None
     if spec.kind == "paths":
         return _read_paths(spec.name, node, base, report)
+    if spec.kind == "speaker":
+        value = node.value if isinstance(node, Scalar) else None
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, int) and value < 0):
+            report.error(node, f"{spec.name!r} must be a speaker's number (0, 1, ...) or name")
+            return None
+        return str(value).strip() or None
+    if spec.kind == "file":
+        if not isinstance(node, Scalar) or not isinstance(node.value, str):
+            report.error(node, f"{spec.name!r} must be the path of a file")
+            return None
+        chosen = Path(node.value.strip()).expanduser()
+        return str(chosen if chosen.is_absolute() else base / chosen) if node.value.strip() else None
     if spec.kind == "section":
         return _read_mqtt(node, base, report)
     if spec.kind == "reminders":

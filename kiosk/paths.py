@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 APP_NAME = "home-exercise-kiosk"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -54,6 +54,13 @@ def data_dir(override: Optional[str] = None, environ: Optional[Mapping[str, str]
     if chosen:
         return Path(chosen).expanduser()
     return _xdg("XDG_DATA_HOME", ".local/share", env) / APP_NAME
+
+
+def piper_voice_dirs(environ: Optional[Mapping[str, str]] = None) -> Tuple[Path, ...]:
+    """Where Piper voices are looked for: $XDG_DATA_HOME/piper-voices (normally
+    ~/.local/share/piper-voices), then /usr/share/piper-voices for every user of the machine."""
+    env = os.environ if environ is None else environ
+    return (_xdg("XDG_DATA_HOME", ".local/share", env) / "piper-voices", Path("/usr/share/piper-voices"))
 
 
 def config_path(override: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> Path:

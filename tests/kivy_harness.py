@@ -157,7 +157,7 @@ class Kiosk:
         assert self.controller.wait_idle(20), "background work did not finish"
         self.frames(2)
         for _ in range(60):
-            if self.controller.worker.results_due == 0:
+            if self.controller.results_due == 0:
                 return
             self.frames(1)
         raise AssertionError("results of background work still waiting for the Clock after 60 frames")

@@ -150,8 +150,13 @@ class EngineThatCannotRender:
     def cached(self, text: str) -> None:
         return None
 
-    def render(self, texts: Sequence[str]) -> Dict[str, Path]:
+    piper = None
+    fallbacks: List[str] = []
+
+    def render(self, texts: Sequence[str], progress: Any = None) -> Dict[str, Path]:
         return {}
+
+    render_for_cue = render
 
     def close(self) -> None:
         pass

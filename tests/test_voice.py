@@ -17,7 +17,7 @@ import wave
 from array import array
 from dataclasses import replace
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 from test_audio import hide_the_sound_card
@@ -31,7 +31,7 @@ from kiosk.core.speaker import SilentSpeaker, Speaker
 from kiosk.core.speech_rules import LATE_LIMIT_S
 from kiosk.core.timeline import Timeline, build_timeline
 from kiosk.play import ScaledClock, play_session
-from kiosk.sound.audio import NullAudio, wav_seconds
+from kiosk.sound.audio import NullAudio, wav_info, wav_seconds
 from kiosk.sound.voice import CueSpeaker, EspeakCommand, PhraseCache, PhraseVoice, Sounds, make_speaker, match_voice
 from kiosk.sound.voice_worker import VoiceInfo
 
@@ -281,10 +281,15 @@ class StubVoice:
     def cached(self, text: str) -> Optional[Path]:
         return None
 
-    def render(self, texts: Sequence[str]) -> Dict[str, Path]:
+    piper = None
+    fallbacks: List[str] = []
+
+    def render(self, texts: Sequence[str], progress: Optional[Callable[[str], None]] = None) -> Dict[str, Path]:
         self.rendering.set()
         self.gate.wait(timeout=30)
         return {t: self.phrases[t] for t in texts if t in self.phrases}
+
+    render_for_cue = render
 
     def close(self) -> None:
         self.gate.set()
@@ -578,3 +583,48 @@ def test_kiosk_say_with_no_engine_says_so(tmp_path: Path, monkeypatch: pytest.Mo
 def test_kiosk_say_refuses_empty_text() -> None:
     code, _, err = run_cli("say", "   ")
     assert code == 2 and "give the text to say" in err
+
+
+def test_kiosk_voices_lists_the_piper_voices_found_and_marks_the_one_chosen(
+        tmp_path: Path, isolated_home: Path, piper_model: Path) -> None:
+    folder = isolated_home / ".local" / "share" / "piper-voices" / "en" / "en_US"
+    folder.mkdir(parents=True)
+    for suffix in ("", ".json"):
+        (folder / (piper_model.name + suffix)).symlink_to(Path(str(piper_model) + suffix))
+    (folder / "broken.onnx").write_bytes(b"not a model")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"voice_engine: piper\npiper_voice: {folder / piper_model.name}\n")
+    code, out, _ = run_cli("--config", str(config), "voices")
+    assert code == 0
+    marked = [line for line in out.splitlines() if line.startswith("*")]
+    assert marked == [f"* {folder / piper_model.name}  (en_US, medium, 22,050 Hz)"]
+    assert f"  {folder / 'broken.onnx'}  (cannot be used: " in out and "broken.onnx.json beside it" in out
+    assert "the kiosk speaks with the Piper voice en_US-joe-medium." in out
+    code, out, _ = run_cli("--config", str(config), "voices", "--json")
+    piper = [voice for voice in json.loads(out) if voice["engine"] == "piper"]
+    assert [(v["name"], v["usable"], v["selected"], v["sample_rate"]) for v in piper] == [
+        ("en_US-joe-medium", True, True, 22050), ("broken", False, False, None)]
+
+
+def test_kiosk_voices_says_why_the_chosen_piper_voice_is_not_the_one_speaking(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"voice_engine: piper\npiper_voice: {tmp_path / 'gone.onnx'}\n")
+    code, out, _ = run_cli("--config", str(config), "voices")
+    assert code == 0
+    summary = out.splitlines()[-2]
+    assert "the kiosk speaks with pyttsx3's default voice: " in summary
+    assert ("Piper voice cannot be used" in summary and "gone.onnx" in summary) or "not installed" in summary
+
+
+def test_kiosk_say_with_the_piper_engine_saves_pipers_voice(tmp_path: Path, piper_model: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"piper_voice: {piper_model}\n")  # the settings' engine stays pyttsx3
+    target = tmp_path / "phrase.wav"
+    code, out, err = run_cli("--config", str(config), "say", "--engine", "piper", "Switch to your left foot.",
+                             "--to", str(target))
+    assert code == 0, err
+    assert f"Saved {target} (piper)." in out and "not used" not in err
+    info = wav_info(target)
+    assert (info.frame_rate, info.channels) == (22050, 1) and info.seconds > 0.8 and rms(target) > SILENCE_RMS
+    code, out, err = run_cli("--config", str(config), "say", "Switch to your left foot.", "--to", str(target))
+    assert code == 0 and f"Saved {target} (pyttsx3)." in out

@@ -289,9 +289,18 @@ def _last_played_reminder(reminders: Sequence[Reminder], day: Day, zone: dt.tzin
 def spoken(prompt: Prompt, local_time: dt.time, daily_streak: int) -> str:
     """What is said (and shown on the card): the message, and in the evening, when today
     would end a daily streak of two days or more, the streak."""
-    if local_time >= EVENING and daily_streak >= 2:
-        return f"{prompt.reminder.text} You are on a {daily_streak}-day streak."
-    return prompt.reminder.text
+    return _said(prompt.reminder, local_time >= EVENING, daily_streak)
+
+
+def may_say(reminder: Reminder, daily_streak: int) -> Tuple[str, ...]:
+    """Everything a reminder may say today (the evening's words too), to render ahead."""
+    return tuple(dict.fromkeys((_said(reminder, False, daily_streak), _said(reminder, True, daily_streak))))
+
+
+def _said(reminder: Reminder, evening: bool, daily_streak: int) -> str:
+    if evening and daily_streak >= 2:
+        return f"{reminder.text} You are on a {daily_streak}-day streak."
+    return reminder.text
 
 
 # ---------------------------------------------------------------------------- the coming days

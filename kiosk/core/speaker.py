@@ -5,14 +5,26 @@ Core: no engine, no audio, no I/O. `voice.py` makes the real speakers.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Callable, List, Optional, Protocol, Sequence
 
 from kiosk.core.model import Cue
 
 
+Progress = Callable[[str], None]
+
+
 class Speaker(Protocol):
-    def prepare(self, phrases: Sequence[str]) -> None:
-        """Get ready to say these phrases at once (render them ahead). May block: call it off the UI thread."""
+    def prepare(self, phrases: Sequence[str], progress: Optional[Progress] = None) -> None:
+        """Get ready to say these phrases at once (render them ahead), telling `progress` each
+        phrase as it is ready. May block: call it off the UI thread."""
+
+    @property
+    def slow_to_prepare(self) -> bool:
+        """Whether a session should wait (a little) for `prepare`: a phrase it has not made
+        cannot be made in time at its cue (Piper), so another voice would say it."""
+
+    def take_notices(self) -> List[str]:
+        """Which voice speaks, and why, each time that changed since the last call (a fallback)."""
 
     def say(self, cue: Cue, due_at: float) -> None:
         """Say a cue that fell due at `due_at` (monotonic seconds). Returns at once."""
@@ -34,8 +46,15 @@ class SilentSpeaker:
     def __init__(self, status: str = "off") -> None:
         self._status = status
 
-    def prepare(self, phrases: Sequence[str]) -> None:
+    def prepare(self, phrases: Sequence[str], progress: Optional[Progress] = None) -> None:
         pass
+
+    @property
+    def slow_to_prepare(self) -> bool:
+        return False
+
+    def take_notices(self) -> List[str]:
+        return []
 
     def say(self, cue: Cue, due_at: float) -> None:
         pass

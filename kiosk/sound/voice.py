@@ -27,9 +27,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from kiosk.config import Settings
 from kiosk.core.model import Cue
+from kiosk.core.speaker import Progress
 from kiosk.core.speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
 from kiosk.sessionlog.atomic import replace_with
 from kiosk.sound.audio import AudioOut, KivyAudio, trim_silence, wav_info
+from kiosk.sound.piper import PiperUnusable, PiperVoice
 from kiosk.sound.voice_worker import (
     REPLY_TIMEOUT_S,
     START_TIMEOUT_S,
@@ -139,22 +141,25 @@ def match_voice(wanted: str, voices: Sequence[VoiceInfo]) -> Optional[VoiceInfo]
     return None
 
 
-TIERS = ("pyttsx3", "espeak-ng", "none")
+TIERS = ("piper", "pyttsx3", "espeak-ng", "none")
 
 FAILURES_BEFORE_FALLBACK = 2
 """A worker that times out or dies is restarted once; the second failure in a row moves down a tier."""
 
 
 class PhraseVoice:
-    """Text to WAV files, down a ladder: pyttsx3 worker -> espeak-ng command line -> nothing.
+    """Text to WAV files, down a ladder: Piper (when chosen) -> pyttsx3 worker -> espeak-ng
+    command line -> nothing.
 
     `render` may block (it waits for the engine, within timeouts); `cached` never does.
-    Thread-safe: the app's preparing thread and the speaker's render thread share it.
+    Thread-safe: the app's preparing thread and the speaker's render thread share it; while
+    Piper renders for the one, `render_for_cue` serves the other from the rungs below.
     """
 
     def __init__(self, *, cache_dir: Path, voice_id: str = "", rate: int = 160,
                  start_timeout_s: float = START_TIMEOUT_S, reply_timeout_s: float = REPLY_TIMEOUT_S,
-                 espeak: Optional[EspeakCommand] = None, use_worker: bool = True) -> None:
+                 espeak: Optional[EspeakCommand] = None, use_worker: bool = True,
+                 piper: Optional[PiperVoice] = None) -> None:
         self.cache = PhraseCache(cache_dir)
         self.cache_dir = cache_dir
         self.requested_voice = voice_id.strip()
@@ -164,6 +169,9 @@ class PhraseVoice:
         self.espeak = espeak or EspeakCommand(timeout_s=reply_timeout_s)
         self.notices: List[str] = []
         """What went wrong along the way, oldest first, for the log and `kiosk play`."""
+        self.fallbacks: List[str] = []
+        """The notices that moved the voice down the ladder: which voice speaks now, and why."""
+        self._piper = piper
         self._tier = "pyttsx3" if use_worker else "espeak-ng"
         self._worker: Optional[VoiceWorker] = None
         self._failures = 0
@@ -176,8 +184,13 @@ class PhraseVoice:
 
     @property
     def tier(self) -> str:
-        """Which rung of the ladder speaks: "pyttsx3", "espeak-ng" or "none"."""
-        return self._tier
+        """Which rung of the ladder speaks: "piper", "pyttsx3", "espeak-ng" or "none"."""
+        return "piper" if self._piper is not None else self._tier
+
+    @property
+    def piper(self) -> Optional[PiperVoice]:
+        """The Piper voice while it is the one speaking; None before it was chosen or after it failed."""
+        return self._piper
 
     @property
     def problem(self) -> Optional[str]:
@@ -190,10 +203,16 @@ class PhraseVoice:
 
     @property
     def engine(self) -> str:
-        return self._engine
+        piper = self._piper
+        return piper.engine if piper is not None else self._engine
 
     def cached(self, text: str) -> Optional[Path]:
         """The rendered phrase if it is already on disk; never starts or waits for an engine."""
+        piper = self._piper
+        if piper is not None:
+            if not piper.engine:
+                return None  # not opened yet: nothing of it can be on disk under a key we know
+            return piper.ready(text) or self.cache.lookup(piper.engine, piper.voice_key, self.rate, text)
         engine, voice = self._engine, self._voice
         if not engine or voice is None or self._tier == "none":
             return None
@@ -201,9 +220,66 @@ class PhraseVoice:
 
     # ---------------------------------------------------------------- rendering
 
-    def render(self, texts: Sequence[str]) -> Dict[str, Path]:
-        """Render every phrase not yet cached; return text -> WAV for those that could be."""
-        wanted = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
+    def render(self, texts: Sequence[str], progress: Optional[Progress] = None) -> Dict[str, Path]:
+        """Render every phrase not yet cached; return text -> WAV for those that could be.
+
+        `progress` hears each phrase as it becomes ready. Phrases Piper could not say
+        come from the rungs below; Piper that cannot be used at all is dropped, once, with
+        a notice saying why.
+        """
+        wanted = _phrases(texts)
+        result: Dict[str, Path] = {}
+        piper = self._piper
+        if piper is not None and not self._closed:
+            try:
+                result.update(piper.render(wanted, self.cache.path_for, progress))
+            except PiperUnusable as error:
+                self._drop_piper(str(error))
+            wanted = [text for text in wanted if text not in result]
+        if wanted:
+            rest = self._render_ladder(wanted)
+            result.update(rest)
+            if progress is not None:
+                for text in rest:
+                    progress(text)
+        return result
+
+    def render_for_cue(self, texts: Sequence[str]) -> Dict[str, Path]:
+        """Phrases wanted now, at their cue: made by Piper already, else by the quick rungs
+        below it. Never waits for Piper, which may be busy preparing the session."""
+        if self._piper is None:
+            return self.render(texts)
+        try:
+            self._piper.open()  # a look at the files only: finds what another voice of the same settings made
+        except PiperUnusable as error:
+            self._drop_piper(str(error))
+            return self.render(texts)
+        result: Dict[str, Path] = {}
+        wanted = []
+        for text in _phrases(texts):
+            found = self.cached(text)
+            if found is not None:
+                result[text] = found
+            else:
+                wanted.append(text)
+        if wanted:
+            result.update(self._render_ladder(wanted))
+        return result
+
+    def _drop_piper(self, why: str) -> None:
+        piper, self._piper = self._piper, None
+        if piper is None:
+            return
+        piper.close()
+        if self._closed:
+            return
+        following = "the standard voice (pyttsx3)" if self._tier == "pyttsx3" else "the espeak-ng command line"
+        message = f"the Piper voice is not used: {why}; speaking with {following}"
+        self._note(message)
+        self.fallbacks.append(message)
+
+    def _render_ladder(self, wanted: List[str]) -> Dict[str, Path]:
+        """The rungs below Piper: the pyttsx3 worker, the espeak-ng command line, nothing."""
         result: Dict[str, Path] = {}
         with self._lock:
             if self._closed:
@@ -221,6 +297,10 @@ class PhraseVoice:
                     break
                 self._render_with_command(wanted, result)
                 break
+            if failed and self._tier == "pyttsx3" and not self._closed and self._ensure_worker():
+                # Once more: now and then the engine writes no file for a phrase it says fine the next time.
+                left, failed = self._render_with_worker(failed, result)
+                failed += left
             if failed and self._tier != "none":
                 # The engine refused these phrases but not the others: try the command line for them.
                 self._render_with_command([t for t in failed if t not in result], result, one_off=True)
@@ -240,6 +320,8 @@ class PhraseVoice:
         self._voice = None
         following = {"espeak-ng": "using the espeak-ng command line", "none": "captions and beeps only"}[tier]
         self._note(f"{why}; {following}")
+        if not self._closed:
+            self.fallbacks.append(f"{why}; {following}")
 
     def _worker_failed(self, error: Exception) -> None:
         if self._closed:
@@ -379,9 +461,17 @@ class PhraseVoice:
     def close(self) -> None:
         """End the worker now, even while another thread is waiting on it (that render then stops)."""
         self._closed = True
+        piper = self._piper
+        if piper is not None:
+            piper.close()
         worker = self._worker
         if worker is not None:
             worker.close()
+
+
+def _phrases(texts: Sequence[str]) -> List[str]:
+    """The phrases to render: stripped, each once, in order."""
+    return list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
 
 
 # =========================================================================== the speaker
@@ -445,6 +535,7 @@ class CueSpeaker:
         self.listener = listener
         self._rules = SpeechRules(late_limit_s)
         self._phrases: Dict[str, Path] = {}
+        self._notices_taken = 0
         self._inbox: List[Note] = []
         self._cond = threading.Condition()
         self._closing = False
@@ -459,12 +550,26 @@ class CueSpeaker:
 
     # ---------------------------------------------------------------- the Speaker protocol
 
-    def prepare(self, phrases: Sequence[str]) -> None:
+    def prepare(self, phrases: Sequence[str], progress: Optional[Progress] = None) -> None:
         if self.voice is None:
             return
-        rendered = self.voice.render(phrases)
+        rendered = self.voice.render(phrases, progress)
         with self._cond:
             self._phrases.update(rendered)
+
+    @property
+    def slow_to_prepare(self) -> bool:
+        """Piper: a phrase not prepared cannot be made in time at its cue (the quick voice says it)."""
+        return self.voice is not None and self.voice.tier == "piper"
+
+    def take_notices(self) -> List[str]:
+        """What moved the voice down a rung since the last call: which voice speaks now, and why."""
+        if self.voice is None:
+            return []
+        with self._cond:
+            fresh = self.voice.fallbacks[self._notices_taken:]
+            self._notices_taken += len(fresh)
+        return list(fresh)
 
     def say(self, cue: Cue, due_at: float) -> None:
         with self._cond:
@@ -493,6 +598,9 @@ class CueSpeaker:
             return self.audio.problem
         if self.voice is None:
             return "voice off" + (", beeps on" if self.beeps else "")
+        piper = self.voice.piper
+        if piper is not None:
+            return f"Piper voice {piper.model.name if piper.model else Path(piper.model_path).name}"
         if self.voice.tier == "pyttsx3":
             return f"pyttsx3 worker ({self.voice.engine or 'starting'})"
         if self.voice.tier == "espeak-ng":
@@ -572,7 +680,9 @@ class CueSpeaker:
         if self.voice is None or self.voice.tier == "none":
             return
         text = cue.text.strip()
-        sound = self._phrases.get(text) or self.voice.cached(text)
+        # Piper's phrase when it has it by now, though the quick voice said it at an earlier cue.
+        sound = self.voice.cached(text) if self.voice.tier == "piper" else None
+        sound = sound or self._phrases.get(text) or self.voice.cached(text)
         serial = self._add(cue.kind, text, due_at, sound)
         if sound is None:
             self._request_render(serial, text)
@@ -609,7 +719,7 @@ class CueSpeaker:
                 batch.append(more)
             assert self.voice is not None
             try:
-                rendered = self.voice.render([text for _, text in batch])
+                rendered = self.voice.render_for_cue([text for _, text in batch])
             except Exception:
                 log.exception("voice: rendering failed")
                 rendered = {}
@@ -631,6 +741,16 @@ class CueSpeaker:
                 self.listener(SpeechEvent(action, utterance, at))
 
 
+def phrase_voice(settings: Settings, cache_dir: Path, *, engine: Optional[str] = None) -> PhraseVoice:
+    """The voice the settings choose (or `engine`, for `kiosk say --engine`), with its ladder below.
+    Returns at once: nothing starts before the first phrase."""
+    piper = None
+    if (engine or settings.voice_engine) == "piper":
+        piper = PiperVoice(model_path=settings.piper_voice, speaker=settings.piper_speaker,
+                           rate=settings.speech_rate, cache_dir=cache_dir)
+    return PhraseVoice(cache_dir=cache_dir, voice_id=settings.voice_id, rate=settings.speech_rate, piper=piper)
+
+
 def reminder_voice(settings: Settings) -> Settings:
     """The settings a reminder is played with: its own volume, and always the chime."""
     return replace(settings, volume=settings.reminder_volume, beeps=True)
@@ -643,8 +763,7 @@ def make_speaker(settings: Settings, *, media_dir: Path, cache_dir: Path, audio:
     Voice off still beeps when beeps are on (status "off"); without `audio` it plays
     through Kivy, for the app.
     """
-    voice = PhraseVoice(cache_dir=cache_dir, voice_id=settings.voice_id, rate=settings.speech_rate) \
-        if settings.voice else None
+    voice = phrase_voice(settings, cache_dir) if settings.voice else None
     return CueSpeaker(voice=voice, audio=audio if audio is not None else KivyAudio(clock),
                       sounds=Sounds.from_media(media_dir), beeps=settings.beeps, volume=settings.volume,
                       clock=clock)

@@ -23,8 +23,8 @@ Done = Callable[[Any], None]
 class BackgroundWorker:
     """Runs work in order on one thread; `failed` hears of any error, on the main thread."""
 
-    def __init__(self, failed: Callable[[BaseException], None]) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
+    def __init__(self, failed: Callable[[BaseException], None], name: str = "kiosk-io") -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: List[Future] = []
         self._lock = threading.Lock()
         self._failed = failed
@@ -51,6 +51,11 @@ class BackgroundWorker:
         future = self._executor.submit(job)
         with self._lock:
             self._pending.append(future)
+
+    def hand_over(self, callback: Callable[[], None]) -> None:
+        """From the worker's thread: run `callback` on the main thread at the next Clock tick,
+        counted (`results_due`) until it has run."""
+        self._hand_over(callback)
 
     def _hand_over(self, callback: Callable[[], None]) -> None:
         """Run `callback` on the main thread at the next Clock tick, counted until it has run."""

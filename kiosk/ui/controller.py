@@ -33,7 +33,7 @@ from kiosk.core.yamldoc import Problem
 from kiosk.core.session_view import SessionView
 from kiosk.core.speaker import SilentSpeaker, Speaker
 from kiosk.core.streaks import StreakStats
-from kiosk.core.timeline import Timeline, build_timeline
+from kiosk.core.timeline import Timeline
 from kiosk.ui.background import BackgroundWorker
 from kiosk.mqtt.link import MqttUnavailable
 from kiosk.ui.household_bridge import HouseholdBridge
@@ -41,6 +41,7 @@ from kiosk.ui.home_section import DONE_TIMEOUT_S, NAV_GUARD_S, SAFETY_SEEN, STAR
 from kiosk.ui.log_keeper import LogKeeper, Opener, open_session_log
 from kiosk.ui.reminder_section import ReminderSection
 from kiosk.ui.session_section import STOPPED_AND_SAVED, SessionSection
+from kiosk.ui.voice_section import VoiceSection
 
 if TYPE_CHECKING:
     from kiosk.core.runner import SessionRunner  # made by the session section
@@ -54,7 +55,7 @@ NOTICE_S = 10.0
 """A notice is shown this long (outside a session), then the next one waiting, then none."""
 
 
-class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatcher):
+class KioskController(HomeSection, SessionSection, VoiceSection, ReminderSection, EventDispatcher):
     """The properties the screens bind to; the actions are in its Home and session sections."""
 
     screen = StringProperty("home")
@@ -76,6 +77,8 @@ class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatc
     reminder_text = StringProperty("")
     """What the reminder card on Home says; empty when there is no card."""
     household_status = StringProperty("Not set up")
+    piper_voices = ListProperty([])
+    """The Piper voice models found (paths), for the Settings screen; read in the background."""
     """Home Assistant's connection, as the Settings screen says it."""
     safety_checked = BooleanProperty(False)
     """Whether the data folder has been asked if the note was read (a Start from afar waits for it)."""
@@ -134,11 +137,16 @@ class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatc
         self.zone = zone or local_zone()
         """The time zone, with its daylight-saving rules, that reminder times are in."""
         self.worker = BackgroundWorker(lambda error: self.add_notice(FAILED))
+        self.voice_worker = BackgroundWorker(lambda error: self.add_notice(FAILED), name="kiosk-voice")
+        """Voice preparation on a thread of its own: Piper may take a minute, the log never waits for it."""
         self.log_keeper = LogKeeper(
             data_dir, self.worker, clock=clock, read_clock=lambda: read_clock(self.clock, self.wall),
             opener=log_opener, show_notice=self.add_notice, drop_notice=self._drop_notice,
             not_saved=self._not_saved, records_changed=self._refresh_stats, session_running=lambda: self.in_session)
         self.speaker: Speaker = SilentSpeaker("off")
+        self._voice_ready: Set[str] = set()
+        """Phrases the speaker has made for the sessions to come (told as each is ready)."""
+        self._voice_notices_shown: Set[str] = set()
         self.runner: Optional[SessionRunner] = None
         self.timeline: Optional[Timeline] = None
         self.last_record: Optional[SessionRecord] = None
@@ -155,6 +163,7 @@ class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatc
         self.household: Optional[HouseholdBridge] = None
         """Home Assistant and the other screens, when `mqtt:` is set up (see `start_up`)."""
         self._refresh_library_views()
+        self.fbind("stats", lambda *_: self._prepare_reminder_voice())  # the evening's words name the streak
         # The card comes in Start's place, and Start comes back in the card's: a tap meant for
         # the one must not land on the other.
         self.fbind("reminder_text", lambda *_: setattr(self, "_guard_until",
@@ -177,9 +186,8 @@ class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatc
         self._load_reminders()
         self._join_household()
         self.worker.run(self._unread_safety_note, self._show_safety_note)
-        default = self.default_routine()
-        if default is not None:
-            self._prepare_voice(build_timeline(default))
+        self._prepare_home_voice()
+        self.find_piper_voices()
 
     def shut_down(self) -> None:
         """Record a session still running, then release the worker, the voice and the log."""
@@ -196,16 +204,23 @@ class KioskController(HomeSection, SessionSection, ReminderSection, EventDispatc
                 event.cancel()
         if self.household is not None:
             self.household.stop()  # says offline; the session just saved goes at the next start
+        self._cancel_pending_start()
         self.worker.close()
         self._close_reminders()
         try:
-            self.speaker.close()
+            self.speaker.close()  # ends a voice still preparing
         finally:
+            self.voice_worker.close()
             self.log_keeper.close()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until background work queued so far has finished (tests and shut-down)."""
-        return self.worker.wait_idle(timeout)
+        """Block until background work queued so far, the voice's too, has finished (tests and shut-down)."""
+        return self.worker.wait_idle(timeout) and self.voice_worker.wait_idle(timeout)
+
+    @property
+    def results_due(self) -> int:
+        """Results of background work handed to the Clock and not yet run."""
+        return self.worker.results_due + self.voice_worker.results_due
 
     def _join_household(self) -> None:
         """With `mqtt:` set up: become a Home Assistant device and a screen of the household."""

@@ -80,7 +80,14 @@ class HomeSection:
         def _expire_notice(self) -> None: ...
         def _end_long_pause(self, idle_s: float) -> None: ...
         def _drop_notice(self, text: str) -> None: ...
-        def _replace_speaker(self) -> None: ...
+        def _replace_speaker(self, prepare_home: bool = True) -> None: ...
+        def _prepare_home_voice(self) -> None: ...
+        def _prepare_reminder_voice(self) -> None: ...
+        def find_piper_voices(self) -> None: ...
+        def _show_voice_news(self) -> None: ...
+
+        @property
+        def starting(self) -> bool: ...
         def _check_reminders(self) -> None: ...
 
     # ------------------------------------------------------------------ safety note
@@ -119,13 +126,19 @@ class HomeSection:
     def default_routine(self) -> Optional[Routine]:
         return self.library.default_routine(self.settings.default_routine or None)
 
-    def _refresh_library_views(self) -> None:
+    def _show_start_button(self) -> None:
+        """The Start button names the one-tap routine and its length."""
         default = self.default_routine()
         if default is None:
             self.start_title, self.start_detail = "No routine", "Check the exercise files"
         else:
             self.start_title = "Start"
             self.start_detail = f"{default.name} · {minutes_text(build_timeline(default).total_s)}"
+
+    def _refresh_library_views(self) -> None:
+        default = self.default_routine()
+        if not self.starting:  # while a Start waits for the voice, the button says so
+            self._show_start_button()
         self.routines = [{
             "routine_id": routine.id, "name": routine.name, "description": routine.description,
             "length": minutes_text(build_timeline(routine).total_s), "image": routine.steps[0].exercise.image or "",
@@ -157,6 +170,7 @@ class HomeSection:
         if minute != self._shown_minute:
             self._shown_minute = minute
             self.clock_text = minute
+        self._show_voice_news()
         self._expire_notice()
         if self.household is not None:
             self.household_status = self.household.status_text()
@@ -195,6 +209,8 @@ class HomeSection:
         self._guard_until = self._last_touch + guard
         if screen in ("home", "streaks"):
             self.log_keeper.read_again()
+        if screen == "settings":
+            self.find_piper_voices()  # a voice copied in since is offered at once
         self.log_keeper.flush()
 
     def touched_to_start(self) -> bool:
@@ -218,6 +234,9 @@ class HomeSection:
             self._refresh_stats()
         elif reloads == "library":
             self._refresh_library_views()
+            self._prepare_home_voice()  # the new one-tap routine, ready before the next tap
+        elif reloads == "phrases":
+            self._prepare_reminder_voice()
         if self.config_path is None:
             return
         path = self.config_path

@@ -12,12 +12,12 @@ import datetime as dt
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from kiosk.core.clockcheck import newest_trusted_start, wall_problem
 from kiosk.core.model import Cue
 from kiosk.core.night import in_night, parse_clock
-from kiosk.core.reminders import MAX_REMINDERS, WEEKDAY_KEYS, Day, Reminder, Situation, due, spoken
+from kiosk.core.reminders import MAX_REMINDERS, WEEKDAY_KEYS, Day, Reminder, Situation, due, may_say, spoken
 from kiosk.remind import REMINDERS_FILE, read_day_file
 from kiosk.core.speaker import Speaker
 from kiosk.sessionlog.atomic import write_atomically
@@ -130,6 +130,11 @@ class ReminderSection:
             return False
         return in_night(when.astimezone(self.zone).time(), parse_clock(settings.night_start),
                         parse_clock(settings.night_end))
+
+    def _reminder_phrases(self) -> List[str]:
+        """What the reminders may say today, for the voice to render ahead (Piper)."""
+        streak = self.stats.current_daily_streak if self.stats is not None else 0
+        return [text for reminder in self.settings.reminders for text in may_say(reminder, streak)]
 
     def _say_reminder(self, text: str) -> None:
         if self._reminder_speaker is None:

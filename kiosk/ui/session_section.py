@@ -71,6 +71,13 @@ class SessionSection:
         def default_routine(self) -> Optional[Routine]: ...
         def _reminders_passed_over(self) -> None: ...
         def _drop_reminder_speaker(self) -> None: ...
+        def _start_when_voice_ready(self, routine: Routine, timeline: Timeline) -> bool: ...
+        def _replace_speaker(self, prepare_home: bool = True) -> None: ...
+        def _prepare_voice(self, timeline: Timeline) -> None: ...
+        def _update_voice_notice(self) -> None: ...
+
+        @property
+        def starting(self) -> bool: ...
 
     # ------------------------------------------------------------------ the session
 
@@ -78,15 +85,23 @@ class SessionSection:
         """Start a session (the one-tap routine by default). False if one is already running."""
         if self.in_session or self.worker.closed:
             return False
+        if self.starting:
+            return False  # tapped again while it waits for the voice
         routine = self.library.routines.get(routine_id) if routine_id else self.default_routine()
         if routine is None:
             self.add_notice("That routine is not in the library any more.")
             return False
+        if self.speaker.status == "fallback":
+            self._replace_speaker(prepare_home=False)  # every session gives the voice another chance
+        return self._start_when_voice_ready(routine, build_timeline(routine))
+
+    def _begin(self, routine: Routine, timeline: Timeline) -> bool:
+        """The session starts: from the tap, or once the voice is ready (see the voice section)."""
+        if self.in_session or self.worker.closed:
+            return False
         self._stats_before = self.stats
         self.clear_notices()
-        self.timeline = build_timeline(routine)
-        if self.speaker.status == "fallback":
-            self._replace_speaker()  # every session gives the voice another chance
+        self.timeline = timeline
         self.speaker.stop()
         self.runner = SessionRunner(self.timeline, clock=self.clock, speaker=self.speaker, wall=self.wall,
                                     boot_id=self._boot_id, newest_start=newest_trusted_start(self.log_keeper.records))
@@ -117,6 +132,8 @@ class SessionSection:
         """Why a Start from afar would be ignored now; empty when it would start."""
         if self.in_session:
             return "a session is running"
+        if self.starting:
+            return "a session is starting (the voice is being prepared)"
         if self.clock() < self._guard_until:
             return "the screen has just changed (a session started or ended, or the screen woke)"
         if self.screen == "done":
@@ -271,21 +288,4 @@ class SessionSection:
             Window.allow_screensaver = not awake
         except Exception:  # a window without the property: nothing to keep awake
             log.debug("window cannot hold the screen awake")
-
-    # ------------------------------------------------------------------ the voice
-
-    def _prepare_voice(self, timeline: Timeline) -> None:
-        phrases = [cue.text for cue in timeline.cues]
-        speaker = self.speaker
-        self.worker.run(lambda: speaker.prepare(phrases), lambda _result: self._update_voice_notice())
-
-    def _replace_speaker(self) -> None:
-        old = self.speaker
-        self.speaker = self._speaker_factory(self.settings)
-        self.worker.run(old.close)
-        self._drop_reminder_speaker()  # made again, with the new settings, at the next reminder
-        self._update_voice_notice()
-
-    def _update_voice_notice(self) -> None:
-        self.voice_notice = "Voice off: follow the captions" if self.speaker.status == "fallback" else ""
 

@@ -12,6 +12,9 @@ from kiosk.ui.screens.base import KioskScreen, load_kv
 from kiosk.ui.screens.exercise_files import problems_summary
 
 
+ENGINE_NAMES = {"pyttsx3": "Standard (espeak-ng)", "piper": "Natural (Piper)"}
+
+
 def cycled(options: List[str], current: str) -> str:
     if not options:
         return current
@@ -61,6 +64,10 @@ class SettingsScreen(KioskScreen):
         choices = list(self.controller.routine_choices)
         current = self.controller.default_routine()
         self.controller.change_setting("default_routine", cycled(choices, current.id if current else ""))
+
+    @staticmethod
+    def engine_text(engine: str) -> str:
+        return ENGINE_NAMES.get(engine, engine)
 
     @staticmethod
     def routine_name(controller: Any) -> str:

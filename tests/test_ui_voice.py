@@ -1,0 +1,227 @@
+"""The voice in the real app: Home prepares the one-tap routine in the background, a Start
+tapped before that waits at most 2 s (saying so on the Start button), Piper's phrases are
+the ones heard once ready, a Piper that cannot be used is said once, and the Settings
+screen chooses the engine and the voice.
+
+Real parts: a Kivy window on Xvfb driven by touches and the fake clock, the real Piper
+voice of the test extra, the real pyttsx3 worker for the quick voice. Sound goes into a
+recording audio output (no sound card here).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterator, List, Optional
+
+import pytest
+from kivy_harness import FAKE_TIME, Kiosk  # noqa: I001  (first: it configures Kivy)
+from voice_fakes import Recorder, write_tiny_library
+
+from kiosk import paths
+from kiosk.config import Settings, load_settings
+from kiosk.core.reminders import Reminder
+from kiosk.core.catalog import load_library
+from kiosk.core.timeline import build_timeline
+from kiosk.sound.audio import NullAudio
+from kiosk.sound.piper import PiperVoice
+from kiosk.sound.voice import CueSpeaker, PhraseVoice, Sounds, make_speaker, reminder_voice
+from kiosk.ui.voice_section import PREPARING, VOICE_WAIT_S, phrases_of
+
+MEDIA = paths.shipped_media_dir()
+HUNG_PIPER = [sys.executable, "-c", "import sys, time; sys.stdin.readline(); time.sleep(600)"]
+"""A Piper that takes a phrase and never answers: the slowest Piper there can be."""
+
+
+class Speakers:
+    """The app's speakers as the settings ask, each playing into a recording audio output;
+    `hung_piper` makes the Piper one never answer."""
+
+    def __init__(self, folder: Path, hung_piper: bool = False) -> None:
+        self.folder = folder
+        self.hung_piper = hung_piper
+        self.made: List[CueSpeaker] = []
+        self.audio: List[NullAudio] = []
+        self.recorder = Recorder()
+
+    def __call__(self, settings: Settings) -> CueSpeaker:
+        audio = NullAudio(FAKE_TIME)
+        if self.hung_piper and settings.voice_engine == "piper":
+            piper = PiperVoice(model_path=settings.piper_voice, speaker="", rate=settings.speech_rate,
+                               cache_dir=self.folder / "voice", program=HUNG_PIPER, load_timeout_s=600)
+            speaker = CueSpeaker(voice=PhraseVoice(cache_dir=self.folder / "voice", piper=piper), audio=audio,
+                                 sounds=Sounds.from_media(MEDIA), clock=FAKE_TIME, listener=self.recorder)
+        else:
+            speaker = make_speaker(settings, media_dir=MEDIA, cache_dir=self.folder / "voice", audio=audio,
+                                   clock=FAKE_TIME)
+            speaker.listener = self.recorder
+        self.made.append(speaker)
+        self.audio.append(audio)
+        return speaker
+
+
+@pytest.fixture
+def tiny_library(tmp_path: Path):
+    return load_library([paths.shipped_exercises_dir(), write_tiny_library(tmp_path / "library")], MEDIA)
+
+
+@pytest.fixture
+def kiosk_with(tiny_library, tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
+    made: List[Kiosk] = []
+
+    def make(speakers: Speakers, reminder_speakers: Optional[Speakers] = None, **settings) -> Kiosk:
+        chosen = Settings(default_routine="tiny", **settings)
+        kiosk = Kiosk(tiny_library, tmp_path / "data", settings=chosen, config_path=tmp_path / "config.yaml",
+                      speaker_factory=speakers, reminder_speaker_factory=reminder_speakers)
+        made.append(kiosk)
+        return kiosk
+
+    yield make
+    for kiosk in made:
+        kiosk.close()
+
+
+def wait_until(kiosk: Kiosk, condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    """Draw frames (the fake clock still) until the condition holds: threads work in real time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        kiosk.frames(1)
+        time.sleep(0.01)
+
+
+def start_button(kiosk: Kiosk):
+    return kiosk.widget("home", "start_button")
+
+
+def test_a_start_before_a_hung_voice_is_ready_waits_two_seconds_then_the_quick_voice_speaks(
+        kiosk_with, tmp_path: Path, piper_model: Path, tiny_library) -> None:
+    speakers = Speakers(tmp_path, hung_piper=True)
+    kiosk = kiosk_with(speakers)
+    controller = kiosk.controller
+    controller.change_setting("piper_voice", str(piper_model))
+    controller.change_setting("voice_engine", "piper")  # Home starts preparing the tiny routine, in vain
+    assert controller.speaker.slow_to_prepare
+    kiosk.frames(2)
+    kiosk.advance(2.0)  # past the guard of the settings change
+
+    total = len(phrases_of(build_timeline(tiny_library.routines["tiny"])))
+    kiosk.tap(start_button(kiosk))
+    assert not controller.in_session
+    assert (controller.start_title, controller.start_detail) == (PREPARING, f"0 of {total} phrases ready")
+    assert start_button(kiosk).ids.title.text == PREPARING
+    assert "starting" in controller.why_not_start()
+    kiosk.tap(start_button(kiosk))  # a second tap while it waits starts nothing more
+    kiosk.advance(VOICE_WAIT_S - 0.2, step=0.1)
+    assert not controller.in_session
+
+    kiosk.advance(0.3, step=0.1)
+    assert controller.in_session and controller.screen == "session"
+    assert controller.start_title == "Start"
+    # Piper is still "preparing" (hung), so the announcement comes from the quick voice, on time.
+    assert speakers.recorder.wait_for(lambda events: any(e.action == "start" and e.utterance.kind == "announce"
+                                                         for e in events), timeout=60)
+    announced = next(e for e in speakers.recorder.of("start") if e.utterance.kind == "announce")
+    voice = controller.speaker.voice
+    assert voice.tier == "piper" and voice.piper.ready(announced.utterance.text) is None
+    assert announced.utterance.sound is not None and announced.utterance.sound.exists()
+
+
+def test_a_start_once_the_voice_is_ready_starts_at_once_in_pipers_voice(
+        kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    speakers = Speakers(tmp_path)
+    kiosk = kiosk_with(speakers, voice_engine="piper", piper_voice=str(piper_model))
+    controller = kiosk.controller
+    kiosk.settle()  # Home prepared the one-tap routine with the real Piper
+    assert controller.speaker.voice.tier == "piper"
+    kiosk.advance(2.0)
+    kiosk.tap(start_button(kiosk))
+    assert controller.in_session and controller.start_title == "Start"
+    assert speakers.recorder.wait_for(lambda events: any(e.action == "start" and e.utterance.kind == "announce"
+                                                         for e in events), timeout=60)
+    announced = next(e for e in speakers.recorder.of("start") if e.utterance.kind == "announce")
+    piper = controller.speaker.voice.piper
+    assert announced.utterance.sound == piper.ready(announced.utterance.text)
+    assert controller.notice == ""
+
+
+def test_a_piper_voice_that_cannot_be_used_is_said_once_and_the_standard_voice_speaks(
+        kiosk_with, tmp_path: Path) -> None:
+    speakers = Speakers(tmp_path)
+    missing = tmp_path / "voices" / "en_US-nobody-medium.onnx"
+    kiosk = kiosk_with(speakers, voice_engine="piper", piper_voice=str(missing))
+    controller = kiosk.controller
+    kiosk.advance(1.0)
+    assert controller.notice.startswith("The Piper voice is not used: the voice file")
+    assert str(missing) in controller.notice and controller.notice.endswith("speaking with the standard voice "
+                                                                             "(pyttsx3).")
+    assert controller.speaker.voice.tier == "pyttsx3" and not controller.speaker.slow_to_prepare
+    shown = controller.notice
+    controller.dismiss_notice()
+    controller.change_setting("speech_rate", 180)  # a new speaker, the same Piper problem
+    kiosk.settle()
+    kiosk.advance(1.0)
+    assert [text.split(":")[0] for text in controller.speaker.voice.fallbacks] == ["the Piper voice is not used"]
+    assert controller.notice == "" and shown not in controller._notices  # said once in a run, not at every change
+
+
+def test_settings_choose_the_engine_and_a_piper_voice_found_in_the_voices_folder(
+        kiosk_with, tmp_path: Path, piper_model: Path, isolated_home: Path) -> None:
+    folder = isolated_home / ".local" / "share" / "piper-voices"
+    folder.mkdir(parents=True)
+    for suffix in ("", ".json"):
+        (folder / (piper_model.name + suffix)).symlink_to(Path(str(piper_model) + suffix))
+    speakers = Speakers(tmp_path)
+    kiosk = kiosk_with(speakers)
+    controller = kiosk.controller
+    kiosk.advance(1.0)
+    kiosk.tap(kiosk.widget("home", "settings_button"))
+    kiosk.settle()
+    row, engine = kiosk.widget("settings", "voice_engine_row"), kiosk.widget("settings", "voice_engine_next")
+    assert row.value == "Standard (espeak-ng)"
+    assert kiosk.widget("settings", "piper_voice_row").value == "Choose one"
+    kiosk.advance(1.0)
+    kiosk.tap(engine)
+    kiosk.settle()
+    assert row.value == "Natural (Piper)"
+    assert kiosk.widget("settings", "piper_voice_row").value == "en_US-joe-medium"
+    assert kiosk.widget("settings", "piper_voice_next").disabled  # the only voice found is the one chosen
+    saved, problems = load_settings(tmp_path / "config.yaml")
+    assert problems == () and saved.voice_engine == "piper"
+    assert saved.piper_voice == str(folder / piper_model.name)
+    assert controller.speaker.voice.tier == "piper" and controller.speaker.slow_to_prepare
+    kiosk.advance(1.0)
+    kiosk.tap(engine)
+    kiosk.settle()
+    assert row.value == "Standard (espeak-ng)" and controller.speaker.voice.tier == "pyttsx3"
+    assert load_settings(tmp_path / "config.yaml")[0].voice_engine == "pyttsx3"
+
+
+def test_no_piper_voice_found_says_so_on_the_settings_screen(kiosk_with, tmp_path: Path) -> None:
+    kiosk = kiosk_with(Speakers(tmp_path))
+    kiosk.advance(1.0)
+    kiosk.tap(kiosk.widget("home", "settings_button"))
+    kiosk.settle()
+    assert kiosk.widget("settings", "piper_voice_row").value == "None found"
+    assert kiosk.widget("settings", "piper_voice_next").disabled
+
+
+def test_a_reminder_speaks_in_pipers_voice_prepared_at_home(kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    message = "Time for your feet and hips."
+    speakers, reminders = Speakers(tmp_path), Speakers(tmp_path)
+    kiosk = kiosk_with(speakers, lambda settings: reminders(reminder_voice(settings)), voice_engine="piper",
+                       piper_voice=str(piper_model), reminders=(Reminder("09:01", message=message),))
+    kiosk.settle()  # Home rendered the routine and the message with Piper
+    piper = kiosk.controller.speaker.voice.piper
+    assert piper is not None and piper.ready(message) is not None
+    kiosk.advance(62, step=1.0, draw_every=60)
+    assert kiosk.controller.reminder_text == message
+    deadline = time.monotonic() + 60
+    while not any(e.utterance.kind == "done" for e in reminders.recorder.of("start")):  # the chime, then the words
+        assert time.monotonic() < deadline, reminders.recorder.of("start")
+        kiosk.advance(0.2, step=0.1, draw_every=1.0)
+        time.sleep(0.01)
+    said = next(e for e in reminders.recorder.of("start") if e.utterance.kind == "done")
+    assert said.utterance.text == message
+    assert said.utterance.sound == piper.ready(message)  # the same file: Piper's, not the quick voice's
