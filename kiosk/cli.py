@@ -532,7 +532,11 @@ def _piper_json(found: Any, selected: bool) -> Dict[str, Any]:
 
 def _voice_in_use(settings: Any, chosen: Any, models: Sequence[Any], program: Any) -> str:
     """Which voice a session would start with, or why not the one chosen."""
+    from kiosk.sound.piper import PiperUnusable
+
     standard = f"pyttsx3 voice {settings.voice_id}" if chosen else "pyttsx3's default voice"
+    if not settings.voice:
+        return "no voice: voice is off in the settings (captions and beeps)"
     if settings.voice_engine != "piper":
         return standard
     if not program:
@@ -544,6 +548,10 @@ def _voice_in_use(settings: Any, chosen: Any, models: Sequence[Any], program: An
     if found is None or found.model is None:
         why = found.problem if found is not None else f"{configured} is not there"
         return f"{standard}: the Piper voice cannot be used ({why})"
+    try:
+        found.model.speaker_id(settings.piper_speaker)
+    except PiperUnusable as error:
+        return f"{standard}: {error}"
     return f"the Piper voice {found.model.name}"
 
 
@@ -557,7 +565,10 @@ def cmd_say(ctx: Context) -> int:
     voice = phrase_voice(ctx.settings, default_cache_dir(), engine=ctx.args.engine)
     try:
         rendered = voice.render([text]).get(text)
-        used = voice.tier
+        piper = voice.piper
+        # Piper's, or the voice below it (Piper could not be used, or could not say this phrase).
+        used = "piper" if piper is not None and rendered is not None and piper.ready(text) == rendered \
+            else voice.tier_below_piper
     finally:
         voice.close()
     for notice in voice.notices:

@@ -146,8 +146,11 @@ def play_routine(timeline: Timeline, settings: Settings, *, out: TextIO, err: Te
                 if settings.voice and speaker.status != "fallback":
                     err.write("Preparing the voice...\n")
                     err.flush()
-                    speaker.prepare([cue.text for cue in timeline.cues], _progress_line(timeline, err)
-                                    if speaker.slow_to_prepare and err.isatty() else None)
+                    counting = speaker.slow_to_prepare and err.isatty()
+                    speaker.prepare([cue.text for cue in timeline.cues],
+                                    _progress_line(timeline, err) if counting else None)
+                    if counting:
+                        err.write("\n")
                 for notice in speaker.take_notices():  # which voice speaks, when not the one chosen
                     err.write(f"kiosk: {notice}\n")
                 if speaker.status == "fallback":
@@ -178,7 +181,7 @@ def _progress_line(timeline: Timeline, err: TextIO) -> Callable[[str], None]:
 
     def ready(_text: str) -> None:
         done[0] += 1
-        err.write(f"\r  {done[0]} of {total} phrases" + ("\n" if done[0] >= total else ""))
+        err.write(f"\r  {done[0]} of {total} phrases")
         err.flush()
 
     return ready

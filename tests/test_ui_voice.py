@@ -17,6 +17,7 @@ from typing import Callable, Iterator, List, Optional
 
 import pytest
 from kivy_harness import FAKE_TIME, Kiosk  # noqa: I001  (first: it configures Kivy)
+from layout_rules import everything_wrong
 from voice_fakes import Recorder, write_tiny_library
 
 from kiosk import paths
@@ -70,10 +71,10 @@ def tiny_library(tmp_path: Path):
 def kiosk_with(tiny_library, tmp_path: Path) -> Iterator[Callable[..., Kiosk]]:
     made: List[Kiosk] = []
 
-    def make(speakers: Speakers, reminder_speakers: Optional[Speakers] = None, **settings) -> Kiosk:
+    def make(speakers: Speakers, reminder_speakers: Optional[Speakers] = None, size=(800, 480), **settings) -> Kiosk:
         chosen = Settings(default_routine="tiny", **settings)
         kiosk = Kiosk(tiny_library, tmp_path / "data", settings=chosen, config_path=tmp_path / "config.yaml",
-                      speaker_factory=speakers, reminder_speaker_factory=reminder_speakers)
+                      speaker_factory=speakers, reminder_speaker_factory=reminder_speakers, size=size)
         made.append(kiosk)
         return kiosk
 
@@ -111,21 +112,35 @@ def test_a_start_before_a_hung_voice_is_ready_waits_two_seconds_then_the_quick_v
     assert not controller.in_session
     assert (controller.start_title, controller.start_detail) == (PREPARING, f"0 of {total} phrases ready")
     assert start_button(kiosk).ids.title.text == PREPARING
+    assert everything_wrong(kiosk.root, kiosk.window, scale=controller.scale) == []  # the longer words fit
     assert "starting" in controller.why_not_start()
-    kiosk.tap(start_button(kiosk))  # a second tap while it waits starts nothing more
-    kiosk.advance(VOICE_WAIT_S - 0.2, step=0.1)
+    kiosk.advance(1.0, step=0.1)
+    kiosk.tap(start_button(kiosk))  # a second tap while it waits starts nothing more, nor waits longer
+    assert controller.start() is False
+    kiosk.advance(VOICE_WAIT_S - 1.2, step=0.1)
     assert not controller.in_session
 
     kiosk.advance(0.3, step=0.1)
     assert controller.in_session and controller.screen == "session"
     assert controller.start_title == "Start"
-    # Piper is still "preparing" (hung), so the announcement comes from the quick voice, on time.
+    # Piper is still "preparing" (hung), so the announcement comes from the quick voice.
     assert speakers.recorder.wait_for(lambda events: any(e.action == "start" and e.utterance.kind == "announce"
                                                          for e in events), timeout=60)
     announced = next(e for e in speakers.recorder.of("start") if e.utterance.kind == "announce")
     voice = controller.speaker.voice
     assert voice.tier == "piper" and voice.piper.ready(announced.utterance.text) is None
     assert announced.utterance.sound is not None and announced.utterance.sound.exists()
+
+
+def test_the_start_button_waiting_for_the_voice_fits_a_portrait_screen(
+        kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    kiosk = kiosk_with(Speakers(tmp_path, hung_piper=True), size=(480, 800))
+    kiosk.controller.change_settings(voice_engine="piper", piper_voice=str(piper_model))  # then prepares in vain
+    kiosk.advance(2.0)
+    kiosk.tap(start_button(kiosk))
+    assert kiosk.controller.start_title == PREPARING and not kiosk.controller.in_session
+    kiosk.frames(2)
+    assert everything_wrong(kiosk.root, kiosk.window, scale=kiosk.controller.scale) == []
 
 
 def test_a_start_once_the_voice_is_ready_starts_at_once_in_pipers_voice(
@@ -185,7 +200,7 @@ def test_settings_choose_the_engine_and_a_piper_voice_found_in_the_voices_folder
     kiosk.tap(engine)
     kiosk.settle()
     assert row.value == "Natural (Piper)"
-    assert kiosk.widget("settings", "piper_voice_row").value == "en_US-joe-medium"
+    assert kiosk.widget("settings", "piper_voice_row").value == "joe (en_US)"
     assert kiosk.widget("settings", "piper_voice_next").disabled  # the only voice found is the one chosen
     saved, problems = load_settings(tmp_path / "config.yaml")
     assert problems == () and saved.voice_engine == "piper"
@@ -225,3 +240,52 @@ def test_a_reminder_speaks_in_pipers_voice_prepared_at_home(kiosk_with, tmp_path
     said = next(e for e in reminders.recorder.of("start") if e.utterance.kind == "done")
     assert said.utterance.text == message
     assert said.utterance.sound == piper.ready(message)  # the same file: Piper's, not the quick voice's
+
+
+def waiting_kiosk(kiosk_with, tmp_path: Path, piper_model: Path) -> Kiosk:
+    """A kiosk whose Piper never answers, so a Start on Home waits the whole 2 s."""
+    kiosk = kiosk_with(Speakers(tmp_path, hung_piper=True))
+    kiosk.controller.change_settings(voice_engine="piper", piper_voice=str(piper_model))
+    kiosk.advance(2.0)
+    return kiosk
+
+
+def test_a_routine_chosen_from_the_list_starts_at_once_without_a_wait(
+        kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    kiosk = waiting_kiosk(kiosk_with, tmp_path, piper_model)
+    kiosk.controller.go("routines")
+    kiosk.advance(2.0)
+    assert kiosk.controller.start("tiny")
+    assert kiosk.controller.in_session and not kiosk.controller.starting
+
+
+def test_stop_from_home_assistant_or_leaving_home_calls_off_a_start_waiting_for_the_voice(
+        kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    kiosk = waiting_kiosk(kiosk_with, tmp_path, piper_model)
+    controller = kiosk.controller
+    kiosk.tap(start_button(kiosk))
+    assert controller.starting
+    controller.stop_from_afar()
+    assert not controller.starting and controller.start_title == "Start"
+    kiosk.advance(VOICE_WAIT_S + 1, step=0.1)
+    assert not controller.in_session
+
+    kiosk.tap(start_button(kiosk))
+    assert controller.starting
+    kiosk.tap(kiosk.widget("home", "settings_button"))
+    assert controller.screen == "settings" and not controller.starting
+    kiosk.advance(VOICE_WAIT_S + 1, step=0.1)
+    assert not controller.in_session and controller.screen == "settings"
+
+
+def test_a_new_speaker_with_every_phrase_on_disk_starts_without_the_two_seconds(
+        kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    kiosk = kiosk_with(Speakers(tmp_path), voice_engine="piper", piper_voice=str(piper_model))
+    kiosk.settle()  # every phrase of the one-tap routine made by Piper, on disk
+    controller = kiosk.controller
+    controller.change_setting("volume", 0.5)  # a new speaker: it knows of nothing ready yet
+    kiosk.advance(2.0)
+    kiosk.tap(start_button(kiosk))
+    # The fake clock stands still: only the new speaker finding its phrases on disk can start it.
+    wait_until(kiosk, lambda: controller.in_session, "the session starts")
+    assert controller.speaker.voice.tier == "piper"

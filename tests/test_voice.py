@@ -21,7 +21,8 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 from test_audio import hide_the_sound_card
-from voice_fakes import HANGING_ENGINE, MISSING_ENGINE, Recorder, hide_commands, install_fake_engine, tiny_routine
+from voice_fakes import (FLAKY_ENGINE, HANGING_ENGINE, MISSING_ENGINE, Recorder, hide_commands, install_fake_engine,
+                         tiny_routine)
 
 from kiosk import cli, paths
 from kiosk.config import Settings
@@ -628,3 +629,32 @@ def test_kiosk_say_with_the_piper_engine_saves_pipers_voice(tmp_path: Path, pipe
     assert (info.frame_rate, info.channels) == (22050, 1) and info.seconds > 0.8 and rms(target) > SILENCE_RMS
     code, out, err = run_cli("--config", str(config), "say", "Switch to your left foot.", "--to", str(target))
     assert code == 0 and f"Saved {target} (pyttsx3)." in out
+
+
+def test_a_phrase_the_engine_wrote_no_file_for_is_tried_once_more(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    install_fake_engine(tmp_path, monkeypatch, FLAKY_ENGINE)
+    hide_commands(tmp_path, monkeypatch)  # no espeak-ng command line to fall back to: only the retry can say it
+    voice = PhraseVoice(cache_dir=tmp_path / "voice")
+    try:
+        rendered = voice.render(["Switch to your left foot."])
+    finally:
+        voice.close()
+    assert voice.tier == "pyttsx3" and voice.fallbacks == []
+    assert wav_seconds(rendered["Switch to your left foot."]) == pytest.approx(0.5, abs=0.06)
+
+
+def test_a_voice_without_sound_never_makes_a_session_wait(tmp_path: Path, piper_model: Path) -> None:
+    class Unheard(NullAudio):
+        @property
+        def problem(self) -> Optional[str]:
+            return "no audio device (simulated)"
+
+    settings = Settings(voice_engine="piper", piper_voice=str(piper_model))
+    heard = make_speaker(settings, media_dir=paths.shipped_media_dir(), cache_dir=tmp_path, audio=NullAudio())
+    unheard = make_speaker(settings, media_dir=paths.shipped_media_dir(), cache_dir=tmp_path, audio=Unheard())
+    try:
+        assert heard.slow_to_prepare and not unheard.slow_to_prepare
+    finally:
+        heard.close()
+        unheard.close()

@@ -9,17 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from voice_fakes import HANGING_ENGINE, MISSING_ENGINE, install_fake_engine
+from voice_fakes import HANGING_ENGINE, MISSING_ENGINE, install_fake_engine, process_gone
 
 from kiosk.sound.voice_worker import EngineMissing, VoiceWorker, WorkerDied, WorkerTimeout
-
-
-def process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 @pytest.fixture

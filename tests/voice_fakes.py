@@ -6,6 +6,7 @@ PYTHONPATH, so the worker process meets them exactly as it would meet a broken i
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Callable, List
@@ -47,6 +48,49 @@ def init(*args, **kwargs):
     return _Engine()
 '''
 
+FLAKY_ENGINE = '''
+import wave
+
+
+class _Voice:
+    id = "fake/voice"
+    name = "Fake"
+    languages = ["en"]
+
+
+class _Engine:
+    """Writes no file the first time it is asked for a phrase (as pyttsx3 2.99 did once in a
+    walk-through), and a half-second tone the next time."""
+
+    def __init__(self):
+        self.asked = set()
+        self.job = None
+
+    def getProperty(self, name):
+        return [_Voice()] if name == "voices" else "fake/voice"
+
+    def setProperty(self, name, value):
+        pass
+
+    def save_to_file(self, text, path):
+        self.job = (text, path)
+
+    def runAndWait(self):
+        text, path = self.job
+        if text not in self.asked:
+            self.asked.add(text)
+            return
+        with wave.open(path, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(22050)
+            out.writeframes(b"\\x00\\x20" * 11025)
+
+
+def init(*args, **kwargs):
+    return _Engine()
+'''
+
 TINY_LIBRARY = """\
 exercises:
   - id: tiny-march
@@ -78,6 +122,15 @@ def hide_commands(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty = folder / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+
+
+def process_gone(pid: int) -> bool:
+    """The child with this pid has ended (and been reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def write_tiny_library(folder: Path) -> Path:

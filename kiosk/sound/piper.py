@@ -27,11 +27,12 @@ import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import IO, Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 from kiosk.core.speaker import Progress
 from kiosk.sessionlog.atomic import replace_with
 from kiosk.sound.audio import SAMPLE_RATE, trim_silence, wav_info
+from kiosk.sound.voice_worker import end_process
 
 log = logging.getLogger("kiosk.sound.piper")
 
@@ -85,13 +86,13 @@ class PiperModel:
             number = int(wanted)
             if number not in (self.speakers.values() if self.speakers else (0,)):
                 raise PiperUnusable(f"the voice {self.name} has no speaker {number}"
-                                    + (f" (it has {len(self.speakers)}; see `kiosk voices`)" if self.speakers
+                                    + (f" (it has {len(self.speakers)})" if self.speakers
                                        else " (it has only one)"))
             return number if self.speakers else None
         if wanted in self.speakers:
             return self.speakers[wanted]
         raise PiperUnusable(f"the voice {self.name} has no speaker {wanted!r}"
-                            + (f" (it has {len(self.speakers)}; see `kiosk voices`)" if self.speakers
+                            + (f" (it has {len(self.speakers)})" if self.speakers
                                else " (it has only one)"))
 
     def describe(self) -> str:
@@ -255,6 +256,9 @@ class PiperProcess:
         self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
         self._tail: List[str] = []
         self._loaded = False
+        self._closed = False
+        self._guard = threading.Lock()
+        """Held while a process starts or is killed: `close` from another thread never misses one."""
 
     @property
     def alive(self) -> bool:
@@ -267,16 +271,21 @@ class PiperProcess:
     def start(self) -> None:
         self.kill()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        arguments = [*self.program, "--model", str(self.model.path), "--config", str(self.model.config_path),
+        # Niced: preparing a routine must not take the CPU from the screen or the sound.
+        nice = shutil.which("nice")
+        arguments = [*([nice, "-n", "10"] if nice else []), *self.program, "--model", str(self.model.path), "--config", str(self.model.config_path),
                      "--output-dir", str(self.out_dir), "--length-scale", f"{self.scale:g}"]
         if self.speaker is not None:
             arguments += ["--speaker", str(self.speaker)]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        try:
-            self._process = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE, env=env, start_new_session=True)
-        except OSError as error:
-            raise PiperUnusable(f"Piper cannot be started ({error.strerror or error})") from None
+        with self._guard:
+            if self._closed:
+                raise PiperFailed("closed")
+            try:
+                self._process = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.PIPE, env=env, start_new_session=True)
+            except OSError as error:
+                raise PiperUnusable(f"Piper cannot be started ({error.strerror or error})") from None
         self._lines = queue.Queue()
         self._tail = []
         self._loaded = False
@@ -287,12 +296,14 @@ class PiperProcess:
         """Say one phrase; the WAV Piper wrote (in `out_dir`), or PiperFailed."""
         if not self.alive:
             self.start()
-        assert self._process is not None and self._process.stdin is not None
+        process = self._process
+        if process is None or process.stdin is None:
+            raise PiperFailed("closed")
         line = " ".join(text.split())
         try:
-            self._process.stdin.write((line + "\n").encode("utf-8"))
-            self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
+            process.stdin.write((line + "\n").encode("utf-8"))
+            process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
             raise PiperFailed(self._why_died()) from None
         timeout = self.phrase_timeout_s + (0 if self._loaded else self.load_timeout_s)
         deadline = time.monotonic() + timeout
@@ -301,7 +312,7 @@ class PiperProcess:
                 message = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.kill()
-                raise PiperFailed(f"Piper did not answer within {timeout:g} s", hung=True) from None
+                raise PiperFailed(f"no answer within {timeout:g} s", hung=True) from None
             if message is None:
                 raise PiperFailed(self._why_died())
             written = _written(message)
@@ -327,27 +338,22 @@ class PiperProcess:
             if message is not None:
                 self._tail = (self._tail + [message])[-5:]
         last = next((line for line in reversed(self._tail) if line.strip()), "")
-        return f"Piper stopped (exit status {code})" + (f": {last.strip()}" if last else "")
+        if last:
+            log.warning("piper: stopped (exit status %s): %s", code, last.strip())
+        return f"it stopped with exit status {code}"
+
+    def close(self) -> None:
+        """Kill Piper and start no other: from any thread, even while `render` waits on it."""
+        with self._guard:
+            self._closed = True
+        self.kill()
+        shutil.rmtree(self.out_dir, ignore_errors=True)
 
     def kill(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            try:
-                process.kill()
-            except OSError:
-                pass
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (process.stdin, process.stderr):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
+        with self._guard:
+            process, self._process = self._process, None
+        if process is not None:
+            end_process(process)
 
 
 def _written(line: str) -> Optional[Path]:
@@ -420,6 +426,8 @@ class PiperVoice:
         """Held while rendering: one phrase at a time through the one process."""
         self._open_lock = threading.Lock()
         self._ready: Dict[str, Path] = {}
+        self._unsayable: Set[str] = set()
+        """Phrases Piper failed twice: the voice below says them, without Piper trying each time."""
         self._closed = False
         self._hangs = 0
         self._any_rendered = False
@@ -432,20 +440,23 @@ class PiperVoice:
             if self.model is not None:
                 return
             if not self.model_path:
-                raise PiperUnusable("no Piper voice is chosen (set piper_voice; see `kiosk voices`)")
+                raise PiperUnusable("no Piper voice is chosen")
             program = self._program if self._program is not None else self._find()
             if not program:
-                raise PiperUnusable("Piper is not installed (pip install 'home-exercise-kiosk[piper]')")
+                raise PiperUnusable("Piper is not installed")
             model = read_model(Path(self.model_path))
             check_rate(model)
             speaker = model.speaker_id(self.speaker_wanted)
             self._program = list(program)
             self.engine = program_version(program)
-            self.voice_key = f"{model.identity}#{'' if speaker is None else speaker}"
+            # The first speaker of a voice of several is the one Piper speaks with when none is named.
+            keyed = speaker if speaker is not None else (0 if model.speakers else "")
+            self.voice_key = f"{model.identity}#{keyed}"
             self._process = PiperProcess(
                 program, model, speaker=speaker, scale=length_scale(model, self.rate),
-                out_dir=self.cache_dir / "piper-out", log_path=self.cache_dir / "piper.log",
-                load_timeout_s=self.load_timeout_s, phrase_timeout_s=self.phrase_timeout_s)
+                out_dir=self.cache_dir / "piper-out" / f"{os.getpid()}-{id(self)}",
+                log_path=self.cache_dir / "piper.log", load_timeout_s=self.load_timeout_s,
+                phrase_timeout_s=self.phrase_timeout_s)
             self.model = model
 
     def path_for(self, text: str, cache_path: Callable[[str, str, int, str], Path]) -> Path:
@@ -457,22 +468,45 @@ class PiperVoice:
 
     def render(self, texts: Sequence[str], cache_path: Callable[[str, str, int, str], Path],
                progress: Optional[Progress] = None) -> Dict[str, Path]:
-        """text -> WAV for each phrase that could be made (cached ones at once)."""
+        """text -> WAV for each phrase that could be made (cached ones at once).
+
+        Piper runs only for the batch: a loaded model holds some 160 MB a Pi wants back.
+        """
         self.open()
         result: Dict[str, Path] = {}
         with self._lock:
-            for text in texts:
-                if self._closed:
-                    break
-                path = cache_path(self.engine, self.voice_key, self.rate, text)
-                if not path.exists():
-                    if not self._render_twice(text, path):
-                        continue
-                self._ready[text] = path
-                result[text] = path
-                if progress is not None:
-                    progress(text)
+            self._reopen_if_changed()
+            try:
+                for text in texts:
+                    if self._closed:
+                        break
+                    path = cache_path(self.engine, self.voice_key, self.rate, text)
+                    if not path.exists():
+                        if text in self._unsayable or not self._render_twice(text, path):
+                            self._unsayable.add(text)
+                            continue
+                    self._ready[text] = path
+                    result[text] = path
+                    if progress is not None:
+                        progress(text)
+            finally:
+                if self._process is not None:
+                    self._process.kill()
         return result
+
+    def _reopen_if_changed(self) -> None:
+        """A voice file replaced while the kiosk runs is a new voice: new phrases, a new key."""
+        model = self.model
+        if model is None or read_model(model.path).identity == model.identity:
+            return
+        log.info("piper: %s changed; rendering with it afresh", model.path)
+        if self._process is not None:
+            self._process.close()
+        with self._open_lock:
+            self.model = None
+            self._ready = {}
+            self._unsayable = set()
+        self.open()
 
     def _render_twice(self, text: str, path: Path) -> bool:
         for attempt in (1, 2):
@@ -492,7 +526,7 @@ class PiperVoice:
                 if self._hangs >= 2:
                     raise PiperUnusable(f"Piper did not answer twice in a row ({error})") from None
                 if attempt == 2 and not self._any_rendered and not self._can_speak():
-                    raise PiperUnusable(f"Piper could not say anything ({error})") from None
+                    raise PiperUnusable(f"Piper could not say anything ({error}; see piper.log)") from None
                 log.warning("piper: could not say %r (attempt %d): %s", text, attempt, error)
                 if self._process is not None:
                     self._process.kill()
@@ -516,7 +550,7 @@ class PiperVoice:
         self._closed = True
         process = self._process
         if process is not None:
-            process.kill()
+            process.close()
 
 
 def _keep(written: Path, path: Path) -> None:

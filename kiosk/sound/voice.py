@@ -188,6 +188,11 @@ class PhraseVoice:
         return "piper" if self._piper is not None else self._tier
 
     @property
+    def tier_below_piper(self) -> str:
+        """The rung that speaks what Piper does not: "pyttsx3", "espeak-ng" or "none"."""
+        return self._tier
+
+    @property
     def piper(self) -> Optional[PiperVoice]:
         """The Piper voice while it is the one speaking; None before it was chosen or after it failed."""
         return self._piper
@@ -247,10 +252,11 @@ class PhraseVoice:
     def render_for_cue(self, texts: Sequence[str]) -> Dict[str, Path]:
         """Phrases wanted now, at their cue: made by Piper already, else by the quick rungs
         below it. Never waits for Piper, which may be busy preparing the session."""
-        if self._piper is None:
+        piper = self._piper
+        if piper is None:
             return self.render(texts)
         try:
-            self._piper.open()  # a look at the files only: finds what another voice of the same settings made
+            piper.open()  # a look at the files only: finds what another voice of the same settings made
         except PiperUnusable as error:
             self._drop_piper(str(error))
             return self.render(texts)
@@ -273,8 +279,10 @@ class PhraseVoice:
         piper.close()
         if self._closed:
             return
-        following = "the standard voice (pyttsx3)" if self._tier == "pyttsx3" else "the espeak-ng command line"
-        message = f"the Piper voice is not used: {why}; speaking with {following}"
+        following = {"pyttsx3": "speaking with the standard voice (pyttsx3)",
+                     "espeak-ng": "speaking with the espeak-ng command line",
+                     "none": "captions and beeps only"}[self._tier]
+        message = f"the Piper voice is not used: {why}; {following}"
         self._note(message)
         self.fallbacks.append(message)
 
@@ -320,7 +328,7 @@ class PhraseVoice:
         self._voice = None
         following = {"espeak-ng": "using the espeak-ng command line", "none": "captions and beeps only"}[tier]
         self._note(f"{why}; {following}")
-        if not self._closed:
+        if not self._closed and self._piper is None:  # under Piper, only its stand-in changed
             self.fallbacks.append(f"{why}; {following}")
 
     def _worker_failed(self, error: Exception) -> None:
@@ -560,7 +568,7 @@ class CueSpeaker:
     @property
     def slow_to_prepare(self) -> bool:
         """Piper: a phrase not prepared cannot be made in time at its cue (the quick voice says it)."""
-        return self.voice is not None and self.voice.tier == "piper"
+        return self.voice is not None and self.voice.tier == "piper" and not self.audio.problem
 
     def take_notices(self) -> List[str]:
         """What moved the voice down a rung since the last call: which voice speaks now, and why."""

@@ -309,23 +309,8 @@ class VoiceWorker:
     def kill(self) -> None:
         """End the process for sure (SIGKILL) and reap it."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            try:
-                process.kill()
-            except OSError:
-                pass
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (process.stdin, process.stdout):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
+        if process is not None:
+            end_process(process)
 
     def close(self) -> None:
         """Ask the worker to quit; kill it if it does not."""
@@ -338,6 +323,25 @@ class VoiceWorker:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+
+
+def end_process(process: "subprocess.Popen[bytes]") -> None:
+    """SIGKILL a child (the pyttsx3 worker, Piper), reap it, and close its pipes: nothing lingers."""
+    if process.poll() is None:
+        try:
+            process.kill()
+        except OSError:
+            pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (process.stdin, process.stdout, process.stderr):
+        try:
+            if stream is not None:
+                stream.close()
+        except OSError:
+            pass
 
 
 def _read_replies(stream: Optional[IO[bytes]], replies: "queue.Queue[Optional[Dict[str, Any]]]") -> None:

@@ -77,6 +77,8 @@ class KioskController(HomeSection, SessionSection, VoiceSection, ReminderSection
     reminder_text = StringProperty("")
     """What the reminder card on Home says; empty when there is no card."""
     household_status = StringProperty("Not set up")
+    piper_in_use = BooleanProperty(False)
+    """Piper is the voice speaking (chosen, and not fallen back)."""
     piper_voices = ListProperty([])
     """The Piper voice models found (paths), for the Settings screen; read in the background."""
     """Home Assistant's connection, as the Settings screen says it."""
@@ -146,6 +148,8 @@ class KioskController(HomeSection, SessionSection, VoiceSection, ReminderSection
         self.speaker: Speaker = SilentSpeaker("off")
         self._voice_ready: Set[str] = set()
         """Phrases the speaker has made for the sessions to come (told as each is ready)."""
+        self._voice_queued: Set[str] = set()
+        self._voice_settled: Set[str] = set()
         self._voice_notices_shown: Set[str] = set()
         self.runner: Optional[SessionRunner] = None
         self.timeline: Optional[Timeline] = None
@@ -181,6 +185,7 @@ class KioskController(HomeSection, SessionSection, VoiceSection, ReminderSection
         self._every_second()
         self._second_event = Clock.schedule_interval(lambda _dt: self._every_second(), 1.0)
         self.speaker = self._speaker_factory(self.settings)
+        self._voice_chosen = self._voice_choice()
         self._update_voice_notice()
         self.log_keeper.open()
         self._load_reminders()

@@ -84,6 +84,7 @@ class HomeSection:
         def _prepare_home_voice(self) -> None: ...
         def _prepare_reminder_voice(self) -> None: ...
         def find_piper_voices(self) -> None: ...
+        def cancel_start(self) -> None: ...
         def _show_voice_news(self) -> None: ...
 
         @property
@@ -203,6 +204,8 @@ class HomeSection:
         if screen == self.screen or (self.in_session and screen != "session"):
             return
         self.confirm_stop = False
+        if screen != "session":
+            self.cancel_start()  # a Start waiting for the voice is off when Home is left
         guard = START_GUARD_S if "session" in (screen, self.screen) else NAV_GUARD_S
         self.screen = screen  # builds the screen the first time: the guard counts from when it is there
         self._last_touch = self._screen_since = self.clock()
@@ -223,19 +226,23 @@ class HomeSection:
 
     def change_setting(self, name: str, value: Any) -> None:
         """Apply a setting at once and save the settings file in the background."""
-        updated = replace(self.settings, **{name: value})
+        self.change_settings(**{name: value})
+
+    def change_settings(self, **values: Any) -> None:
+        """Apply settings together (one new speaker, one save), at once, saved in the background."""
+        updated = replace(self.settings, **values)
         if updated == self.settings:
             return
         self.settings = updated
-        reloads = RULES[name].reloads  # what the settings table says this setting feeds
-        if reloads == "speaker":
+        reloads = {RULES[name].reloads for name in values}  # what the settings table says they feed
+        if "speaker" in reloads:
             self._replace_speaker()
-        elif reloads == "stats":
+        if "stats" in reloads:
             self._refresh_stats()
-        elif reloads == "library":
+        if "library" in reloads:
             self._refresh_library_views()
             self._prepare_home_voice()  # the new one-tap routine, ready before the next tap
-        elif reloads == "phrases":
+        if "phrases" in reloads:
             self._prepare_reminder_voice()
         if self.config_path is None:
             return

@@ -46,10 +46,17 @@ class VoiceSection:
     start_title: str
     start_detail: str
     piper_voices: List[str]
+    piper_in_use: bool
     _speaker_factory: Callable[[Any], Speaker]
     _voice_generation: int = 0
     _voice_ready: Set[str]
+    _voice_queued: Set[str]
+    """Phrases handed to this speaker's preparation (queued or done)."""
+    _voice_settled: Set[str]
+    """Phrases whose preparation has finished, made or not."""
     _voice_notices_shown: Set[str]
+    _voice_chosen: Tuple[Any, ...] = ()
+    """The voice the notices shown are about (on, engine, Piper voice, speaker)."""
     _pending_start: Optional[Tuple[Routine, Timeline, float]] = None
     _pending_event: Any = None
 
@@ -60,6 +67,9 @@ class VoiceSection:
         def _show_start_button(self) -> None: ...
         def _begin(self, routine: Routine, timeline: Timeline) -> bool: ...
         def _drop_reminder_speaker(self) -> None: ...
+        def _drop_notice(self, text: str) -> None: ...
+        def change_settings(self, **values: Any) -> None: ...
+        def _reminders_passed_over(self) -> None: ...
         def _reminder_phrases(self) -> List[str]: ...
 
     # ------------------------------------------------------------------ preparing
@@ -70,11 +80,13 @@ class VoiceSection:
 
     def _prepare_phrases(self, phrases: Sequence[str]) -> None:
         speaker, generation = self.speaker, self._voice_generation
+        self._voice_queued.update(phrases)
 
         def ready(text: str) -> None:  # on the voice worker's thread
             self.voice_worker.hand_over(lambda: self._phrase_ready(generation, text))
 
-        self.voice_worker.run(lambda: speaker.prepare(phrases, ready), lambda _result: self._voice_prepared())
+        self.voice_worker.run(lambda: speaker.prepare(phrases, ready),
+                              lambda _result: self._voice_prepared(generation, phrases))
 
     def _prepare_home_voice(self) -> None:
         """The one-tap routine, ready before anyone taps Start; then the reminders' messages
@@ -96,28 +108,34 @@ class VoiceSection:
         if self._pending_start is not None:
             self._check_pending_start()
 
-    def _voice_prepared(self) -> None:
+    def _voice_prepared(self, generation: int, phrases: Sequence[str]) -> None:
+        if generation == self._voice_generation:
+            self._voice_settled.update(phrases)  # made, or left to the quick voice: no use waiting
+            if self._pending_start is not None:
+                self._check_pending_start()
         self._update_voice_notice()
         self._show_voice_news()
 
     def _unready(self, timeline: Timeline) -> Tuple[int, int]:
-        """(phrases not ready yet, phrases in all) for a session of `timeline`."""
+        """(phrases still being prepared, phrases in all) for a session of `timeline`."""
         phrases = phrases_of(timeline)
-        return sum(1 for text in phrases if text not in self._voice_ready), len(phrases)
+        waiting = sum(1 for text in phrases if text not in self._voice_ready and text not in self._voice_settled)
+        return waiting, len(phrases)
 
     # ------------------------------------------------------------------ Start, with a slow voice
 
-    def _start_when_voice_ready(self, routine: Routine, timeline: Timeline) -> bool:
+    def _start_when_voice_ready(self, routine: Routine, timeline: Timeline, *, wait: bool = True) -> bool:
         """Start now, or, when a slow voice (Piper) has phrases still to make, in at most
-        VOICE_WAIT_S, with the progress on the Start button."""
+        VOICE_WAIT_S, with the progress on the Start button. Without `wait` (a routine
+        chosen from the list, where no button could show it) it starts at once."""
+        if any(text not in self._voice_queued for text in phrases_of(timeline)):
+            self._prepare_voice(timeline)  # for this speaker: not the one-tap routine, or a new speaker
         missing, _total = self._unready(timeline)
-        if not self.speaker.slow_to_prepare or not missing:
+        if not wait or not self.speaker.slow_to_prepare or not missing:
             return self._begin(routine, timeline)
-        default = self.default_routine()
-        if default is None or default.id != routine.id:
-            self._prepare_voice(timeline)  # the one-tap routine is prepared already, or being prepared
         self._pending_start = (routine, timeline, self.clock() + VOICE_WAIT_S)
         self._show_pending_start()
+        self._reminders_passed_over()  # the card goes: the Start button under it says what happens
         self._pending_event = Clock.schedule_interval(lambda _dt: self._check_pending_start(), 0.05)
         return True
 
@@ -142,6 +160,12 @@ class VoiceSection:
         self.start_title = PREPARING
         self.start_detail = f"{total - missing} of {total} phrases ready"
 
+    def cancel_start(self) -> None:
+        """Stop from Home Assistant, or the screen left, while a Start waits for the voice."""
+        if self._pending_start is not None:
+            log.info("voice: the start waiting for the voice was called off")
+        self._cancel_pending_start()
+
     def _cancel_pending_start(self) -> None:
         if self._pending_event is not None:
             self._pending_event.cancel()
@@ -162,7 +186,13 @@ class VoiceSection:
         routine is prepared for it at once."""
         old = self.speaker
         self._voice_generation += 1
-        self._voice_ready = set()
+        self._voice_ready, self._voice_queued, self._voice_settled = set(), set(), set()
+        chosen = self._voice_choice()
+        if chosen != self._voice_chosen:  # another voice: what was wrong with the old one may be put right
+            self._voice_chosen = chosen
+            for text in self._voice_notices_shown:
+                self._drop_notice(text)
+            self._voice_notices_shown = set()
         self.speaker = self._speaker_factory(self.settings)
         self.worker.run(old.close)
         self._drop_reminder_speaker()  # made again, with the new settings, at the next reminder
@@ -170,16 +200,24 @@ class VoiceSection:
         if prepare_home:
             self._prepare_home_voice()
 
+    def _voice_choice(self) -> Tuple[Any, ...]:
+        """What decides which voice speaks: the notices about one voice go when another is chosen."""
+        return (self.settings.voice, self.settings.voice_engine, self.settings.piper_voice,
+                self.settings.piper_speaker)
+
     def _update_voice_notice(self) -> None:
         self.voice_notice = "Voice off: follow the captions" if self.speaker.status == "fallback" else ""
+        self.piper_in_use = self.speaker.slow_to_prepare
 
     def _show_voice_news(self) -> None:
-        """Which voice speaks and why, when it fell back: said once per reason in a run."""
+        """Which voice speaks and why, when it fell back: said once per reason for these voice
+        settings, and kept (a session does not clear it) until tapped away or the settings change."""
         for news in self.speaker.take_notices():
             text = news[:1].upper() + news[1:].rstrip(".") + "."
             if text not in self._voice_notices_shown:
                 self._voice_notices_shown.add(text)
-                self.add_notice(text)
+                self.add_notice(text, lasting=True)
+        self.piper_in_use = self.speaker.slow_to_prepare
 
     # ------------------------------------------------------------------ choosing a Piper voice
 
@@ -202,8 +240,9 @@ class VoiceSection:
         """pyttsx3 <-> piper; going to Piper with no voice chosen picks the first one found."""
         engine = "pyttsx3" if self.settings.voice_engine == "piper" else "piper"
         if engine == "piper" and not self.settings.piper_voice and self.piper_voices:
-            self.change_setting("piper_voice", self.piper_voices[0])
-        self.change_setting("voice_engine", engine)
+            self.change_settings(voice_engine=engine, piper_voice=self.piper_voices[0])
+        else:
+            self.change_setting("voice_engine", engine)
 
     def next_piper_voice(self) -> None:
         voices = list(self.piper_voices)
@@ -214,9 +253,13 @@ class VoiceSection:
         self.change_setting("piper_voice", voices[(index + 1) % len(voices)])
 
     def piper_voice_text(self) -> str:
-        """The Settings screen's name for the chosen Piper voice."""
+        """The Settings screen's name for the chosen Piper voice: "lessac (en_US)" for
+        en_US-lessac-medium.onnx, and whether it can be used."""
         chosen = self.settings.piper_voice
-        if chosen:
-            name = Path(chosen).name
-            return name[:-len(".onnx")] if name.endswith(".onnx") else name
-        return "Choose one" if self.piper_voices else "None found"
+        if not chosen:
+            return "Choose one" if self.piper_voices else "None found"
+        name = Path(chosen).name
+        name = name[:-len(".onnx")] if name.endswith(".onnx") else name
+        parts = name.split("-")
+        shown = f"{parts[1].replace('_', ' ')} ({parts[0]})" if len(parts) == 3 else name
+        return shown if chosen in self.piper_voices else f"{shown}: cannot be used"

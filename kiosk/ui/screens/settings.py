@@ -66,8 +66,12 @@ class SettingsScreen(KioskScreen):
         self.controller.change_setting("default_routine", cycled(choices, current.id if current else ""))
 
     @staticmethod
-    def engine_text(engine: str) -> str:
-        return ENGINE_NAMES.get(engine, engine)
+    def engine_text(settings: Any, piper_in_use: bool) -> str:
+        """The engine chosen; with Piper chosen but not speaking (see the notice), says so."""
+        shown = ENGINE_NAMES.get(settings.voice_engine, settings.voice_engine)
+        if settings.voice and settings.voice_engine == "piper" and not piper_in_use:
+            return f"{shown}: unavailable"
+        return shown
 
     @staticmethod
     def routine_name(controller: Any) -> str:
