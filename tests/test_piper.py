@@ -27,6 +27,8 @@ from voice_fakes import process_gone
 from kiosk.sound.audio import wav_seconds
 from kiosk.sound.piper import (
     DEFAULT_RATE,
+    PiperFailed,
+    PiperProcess,
     PiperUnusable,
     PiperVoice,
     check_rate,
@@ -242,6 +244,34 @@ def test_a_cached_phrase_starts_no_piper_and_a_changed_model_or_rate_renders_afr
     for path in (first, touched, edited, faster):
         assert_wav_format(path)
     assert all(voice.tier == "piper" for voice in voices.made)
+
+
+def test_one_voice_renders_afresh_when_its_model_file_is_replaced_while_it_runs(
+        tmp_path: Path, joe_model: Path, voices: Voices) -> None:
+    """The kiosk keeps one voice for hours: a voice file copied over meanwhile is a new voice."""
+    model = copied_model(joe_model, tmp_path / "model")
+    voice = voices.piper(model)
+    first = voice.render(["Rest."])["Rest."]
+    later = model.stat().st_mtime_ns + 5_000_000_000
+    os.utime(model, ns=(later, later))
+    again = voice.render(["Rest."])["Rest."]
+    assert again != first and voice.tier == "piper"
+    assert voice.piper is not None and voice.piper.ready("Rest.") == again
+
+
+def test_piper_runs_only_while_it_renders_and_a_closed_one_starts_no_other(
+        tmp_path: Path, joe_model: Path, voices: Voices) -> None:
+    """A loaded model holds some 160 MB: Piper ends with each batch, and once closed (the
+    speaker replaced) no render can start it again, whichever thread asks."""
+    voice = voices.piper(joe_model)
+    voice.render(["Rest."])
+    assert voice.piper is not None and voice.piper._process is not None and not voice.piper._process.alive
+
+    process = PiperProcess(PIPER, read_model(joe_model), speaker=None, scale=1.0, out_dir=tmp_path / "out")
+    process.close()
+    with pytest.raises(PiperFailed):
+        process.render("Rest.")
+    assert not process.alive and process.pid is None
 
 
 def test_the_cache_key_changes_with_the_speaker(tmp_path: Path, joe_model: Path) -> None:
