@@ -259,6 +259,31 @@ def test_one_voice_renders_afresh_when_its_model_file_is_replaced_while_it_runs(
     assert voice.piper is not None and voice.piper.ready("Rest.") == again
 
 
+def test_a_voice_file_replaced_by_a_broken_one_is_found_out_and_the_standard_voice_speaks(
+        tmp_path: Path, joe_model: Path, voices: Voices) -> None:
+    model = copied_model(joe_model, tmp_path / "model")
+    voice = voices.piper(model)
+    assert "Rest." in voice.render(["Rest."]) and voice.tier == "piper"
+    model.write_bytes(b"not a model any more")
+    rendered = voice.render(["Rest.", "Begin."])
+    assert set(rendered) == {"Rest.", "Begin."}
+    assert voice.tier == "pyttsx3" and len(voice.fallbacks) == 1
+    assert "Piper could not say anything" in voice.fallbacks[0]
+
+
+def test_a_phrase_piper_failed_twice_is_not_tried_again(tmp_path: Path, joe_model: Path, voices: Voices) -> None:
+    """A phrase that crashes Piper costs two starts once, not at every preparation."""
+    program, starts = counting_piper(tmp_path)
+    voice = voices.piper(joe_model, program=program)
+    assert "Rest." in voice.render(["Rest."])
+    first = starts()
+    voice.render(["..."])
+    crashed = starts()
+    assert crashed == first + 2  # the phrase, then once more
+    again = voice.render(["...", "Rest."])
+    assert "..." in again and starts() == crashed and voice.tier == "piper"
+
+
 def test_piper_runs_only_while_it_renders_and_a_closed_one_starts_no_other(
         tmp_path: Path, joe_model: Path, voices: Voices) -> None:
     """A loaded model holds some 160 MB: Piper ends with each batch, and once closed (the

@@ -33,24 +33,29 @@ from kiosk.ui.voice_section import PREPARING, VOICE_WAIT_S, phrases_of
 MEDIA = paths.shipped_media_dir()
 HUNG_PIPER = [sys.executable, "-c", "import sys, time; sys.stdin.readline(); time.sleep(600)"]
 """A Piper that takes a phrase and never answers: the slowest Piper there can be."""
+BROKEN_PIPER = [sys.executable, "-c", "import sys; sys.exit('piper: cannot load the voice')"]
 
 
 class Speakers:
     """The app's speakers as the settings ask, each playing into a recording audio output;
     `hung_piper` makes the Piper one never answer."""
 
-    def __init__(self, folder: Path, hung_piper: bool = False) -> None:
+    def __init__(self, folder: Path, hung_piper: bool = False, broken_first: bool = False) -> None:
         self.folder = folder
         self.hung_piper = hung_piper
+        self.broken_first = broken_first
+        """The first Piper speaker's program fails at once; later ones are the real Piper."""
         self.made: List[CueSpeaker] = []
         self.audio: List[NullAudio] = []
         self.recorder = Recorder()
 
     def __call__(self, settings: Settings) -> CueSpeaker:
         audio = NullAudio(FAKE_TIME)
-        if self.hung_piper and settings.voice_engine == "piper":
+        broken = self.broken_first and settings.voice_engine == "piper" and not self.made
+        if (self.hung_piper or broken) and settings.voice_engine == "piper":
             piper = PiperVoice(model_path=settings.piper_voice, speaker="", rate=settings.speech_rate,
-                               cache_dir=self.folder / "voice", program=HUNG_PIPER, load_timeout_s=600)
+                               cache_dir=self.folder / "voice", program=BROKEN_PIPER if broken else HUNG_PIPER,
+                               load_timeout_s=600)
             speaker = CueSpeaker(voice=PhraseVoice(cache_dir=self.folder / "voice", piper=piper), audio=audio,
                                  sounds=Sounds.from_media(MEDIA), clock=FAKE_TIME, listener=self.recorder)
         else:
@@ -289,3 +294,40 @@ def test_a_new_speaker_with_every_phrase_on_disk_starts_without_the_two_seconds(
     # The fake clock stands still: only the new speaker finding its phrases on disk can start it.
     wait_until(kiosk, lambda: controller.in_session, "the session starts")
     assert controller.speaker.voice.tier == "piper"
+
+
+def test_a_start_called_off_leaves_the_reminder_to_come_again(kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    kiosk = kiosk_with(Speakers(tmp_path, hung_piper=True), reminders=(Reminder("09:01"),))
+    controller = kiosk.controller
+    controller.change_settings(voice_engine="piper", piper_voice=str(piper_model))
+    kiosk.advance(62, step=1.0, draw_every=60)
+    assert controller.reminder_text
+    kiosk.advance(2.0)
+    controller.reminder_start()
+    assert controller.starting and controller.reminder_text == ""  # the Start button says what happens
+    controller.stop_from_afar()
+    assert not controller.starting and not controller.in_session
+    kiosk.advance(31 * 60, step=5.0, draw_every=600)
+    assert controller.reminder_text  # not answered: it came again after 30 minutes
+
+
+def test_a_start_from_home_assistant_on_another_screen_starts_at_once(
+        kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    kiosk = waiting_kiosk(kiosk_with, tmp_path, piper_model)
+    kiosk.tap(kiosk.widget("home", "settings_button"))
+    kiosk.advance(2.0)
+    assert kiosk.controller.start_from_afar()
+    assert kiosk.controller.in_session and not kiosk.controller.starting
+
+
+def test_the_piper_notice_goes_once_piper_speaks_again(kiosk_with, tmp_path: Path, piper_model: Path) -> None:
+    kiosk = kiosk_with(Speakers(tmp_path, broken_first=True), voice_engine="piper", piper_voice=str(piper_model))
+    controller = kiosk.controller
+    kiosk.advance(1.0)
+    assert controller.notice.startswith("The Piper voice is not used: Piper could not say anything")
+    assert kiosk.widget("settings", "voice_engine_row").value == "Natural (Piper): unavailable"
+    controller.change_setting("volume", 0.5)  # a new speaker, the real Piper this time
+    kiosk.settle()
+    kiosk.advance(1.0)
+    assert controller.notice == "" and controller.piper_in_use
+    assert kiosk.widget("settings", "voice_engine_row").value == "Natural (Piper)"

@@ -273,23 +273,23 @@ class PiperProcess:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         # Niced: preparing a routine must not take the CPU from the screen or the sound.
         nice = shutil.which("nice")
-        arguments = [*([nice, "-n", "10"] if nice else []), *self.program, "--model", str(self.model.path), "--config", str(self.model.config_path),
-                     "--output-dir", str(self.out_dir), "--length-scale", f"{self.scale:g}"]
+        arguments = [*([nice, "-n", "10"] if nice else []), *self.program, "--model", str(self.model.path),
+                     "--config", str(self.model.config_path), "--output-dir", str(self.out_dir),
+                     "--length-scale", f"{self.scale:g}"]
         if self.speaker is not None:
             arguments += ["--speaker", str(self.speaker)]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        lines: "queue.Queue[Optional[str]]" = queue.Queue()
         with self._guard:
             if self._closed:
                 raise PiperFailed("closed")
             try:
-                self._process = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.PIPE, env=env, start_new_session=True)
+                process = subprocess.Popen(arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.PIPE, env=env, start_new_session=True)
             except OSError as error:
                 raise PiperUnusable(f"Piper cannot be started ({error.strerror or error})") from None
-        self._lines = queue.Queue()
-        self._tail = []
-        self._loaded = False
-        threading.Thread(target=_read_log, args=(self._process.stderr, self._lines, self.log_path),
+            self._process, self._lines, self._tail, self._loaded = process, lines, [], False
+        threading.Thread(target=_read_log, args=(process.stderr, lines, self.log_path),
                          name="kiosk-piper-log", daemon=True).start()
 
     def render(self, text: str) -> Path:
@@ -446,6 +446,7 @@ class PiperVoice:
                 raise PiperUnusable("Piper is not installed")
             model = read_model(Path(self.model_path))
             check_rate(model)
+            _sweep_outputs(self.cache_dir / "piper-out")
             speaker = model.speaker_id(self.speaker_wanted)
             self._program = list(program)
             self.engine = program_version(program)
@@ -506,6 +507,7 @@ class PiperVoice:
             self.model = None
             self._ready = {}
             self._unsayable = set()
+            self._any_rendered, self._hangs = False, 0  # a broken new file must be found out as one
         self.open()
 
     def _render_twice(self, text: str, path: Path) -> bool:
@@ -551,6 +553,19 @@ class PiperVoice:
         process = self._process
         if process is not None:
             process.close()
+
+
+def _sweep_outputs(folder: Path) -> None:
+    """Output folders of kiosk processes that ended without closing their Piper (a crash, a
+    power cut) go; those of running ones stay."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _keep(written: Path, path: Path) -> None:

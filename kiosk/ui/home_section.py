@@ -204,7 +204,7 @@ class HomeSection:
         if screen == self.screen or (self.in_session and screen != "session"):
             return
         self.confirm_stop = False
-        if screen != "session":
+        if self.screen == "home" and screen != "session":
             self.cancel_start()  # a Start waiting for the voice is off when Home is left
         guard = START_GUARD_S if "session" in (screen, self.screen) else NAV_GUARD_S
         self.screen = screen  # builds the screen the first time: the guard counts from when it is there

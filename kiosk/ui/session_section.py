@@ -94,8 +94,10 @@ class SessionSection:
             return False
         if self.speaker.status == "fallback":
             self._replace_speaker(prepare_home=False)  # every session gives the voice another chance
-        # From the list, the session starts at once: only Home's Start button can show a wait.
-        return self._start_when_voice_ready(routine, build_timeline(routine), wait=routine_id is None)
+        # Only Home's Start button can show a wait: from the list, or from Home Assistant while
+        # another screen is up, the session starts at once.
+        return self._start_when_voice_ready(routine, build_timeline(routine),
+                                            wait=routine_id is None and self.screen == "home")
 
     def _begin(self, routine: Routine, timeline: Timeline) -> bool:
         """The session starts: from the tap, or once the voice is ready (see the voice section)."""

@@ -28,6 +28,8 @@ log = logging.getLogger("kiosk")
 VOICE_WAIT_S = 2.0
 """The longest a tap on Start waits for the voice; then the session starts regardless."""
 PREPARING = "Preparing the voice..."
+PIPER_NOT_USED = "The Piper voice is not used"
+"""How a notice about Piper falling back starts (see PhraseVoice._drop_piper)."""
 
 
 def phrases_of(timeline: Timeline) -> List[str]:
@@ -47,6 +49,7 @@ class VoiceSection:
     start_detail: str
     piper_voices: List[str]
     piper_in_use: bool
+    reminder_text: str
     _speaker_factory: Callable[[Any], Speaker]
     _voice_generation: int = 0
     _voice_ready: Set[str]
@@ -69,7 +72,6 @@ class VoiceSection:
         def _drop_reminder_speaker(self) -> None: ...
         def _drop_notice(self, text: str) -> None: ...
         def change_settings(self, **values: Any) -> None: ...
-        def _reminders_passed_over(self) -> None: ...
         def _reminder_phrases(self) -> List[str]: ...
 
     # ------------------------------------------------------------------ preparing
@@ -85,8 +87,13 @@ class VoiceSection:
         def ready(text: str) -> None:  # on the voice worker's thread
             self.voice_worker.hand_over(lambda: self._phrase_ready(generation, text))
 
-        self.voice_worker.run(lambda: speaker.prepare(phrases, ready),
-                              lambda _result: self._voice_prepared(generation, phrases))
+        def prepare() -> None:
+            try:
+                speaker.prepare(phrases, ready)
+            finally:  # an error too: nothing more will come of these phrases, so none is waited for
+                self.voice_worker.hand_over(lambda: self._voice_prepared(generation, phrases))
+
+        self.voice_worker.run(prepare)
 
     def _prepare_home_voice(self) -> None:
         """The one-tap routine, ready before anyone taps Start; then the reminders' messages
@@ -115,6 +122,11 @@ class VoiceSection:
                 self._check_pending_start()
         self._update_voice_notice()
         self._show_voice_news()
+        if generation == self._voice_generation and self._piper_speaking() \
+                and any(text in self._voice_ready for text in phrases):
+            for text in [t for t in self._voice_notices_shown if t.startswith(PIPER_NOT_USED)]:
+                self._drop_notice(text)  # Piper speaks again (after a new speaker): the notice is over
+                self._voice_notices_shown.discard(text)
 
     def _unready(self, timeline: Timeline) -> Tuple[int, int]:
         """(phrases still being prepared, phrases in all) for a session of `timeline`."""
@@ -135,7 +147,9 @@ class VoiceSection:
             return self._begin(routine, timeline)
         self._pending_start = (routine, timeline, self.clock() + VOICE_WAIT_S)
         self._show_pending_start()
-        self._reminders_passed_over()  # the card goes: the Start button under it says what happens
+        # The card goes, so the Start button under it can say what happens; the reminder is
+        # answered only when the session starts (called off, it still comes back in 30 minutes).
+        self.reminder_text = ""
         self._pending_event = Clock.schedule_interval(lambda _dt: self._check_pending_start(), 0.05)
         return True
 
@@ -207,7 +221,12 @@ class VoiceSection:
 
     def _update_voice_notice(self) -> None:
         self.voice_notice = "Voice off: follow the captions" if self.speaker.status == "fallback" else ""
-        self.piper_in_use = self.speaker.slow_to_prepare
+        self.piper_in_use = self._piper_speaking()
+
+    def _piper_speaking(self) -> bool:
+        """Piper is the voice (chosen and not fallen back), whether or not a sound card plays it."""
+        voice = getattr(self.speaker, "voice", None)  # a CueSpeaker's; other speakers have no Piper
+        return voice is not None and voice.tier == "piper"
 
     def _show_voice_news(self) -> None:
         """Which voice speaks and why, when it fell back: said once per reason for these voice
@@ -217,7 +236,7 @@ class VoiceSection:
             if text not in self._voice_notices_shown:
                 self._voice_notices_shown.add(text)
                 self.add_notice(text, lasting=True)
-        self.piper_in_use = self.speaker.slow_to_prepare
+        self.piper_in_use = self._piper_speaking()
 
     # ------------------------------------------------------------------ choosing a Piper voice
 
