@@ -461,6 +461,7 @@ class PiperVoice:
             self.model = model
 
     def path_for(self, text: str, cache_path: Callable[[str, str, int, str], Path]) -> Path:
+        """Where the phrase cache keeps this voice's rendering of `text`."""
         return cache_path(self.engine, self.voice_key, self.rate, text)
 
     def ready(self, text: str) -> Optional[Path]:
@@ -481,7 +482,7 @@ class PiperVoice:
                 for text in texts:
                     if self._closed:
                         break
-                    path = cache_path(self.engine, self.voice_key, self.rate, text)
+                    path = self.path_for(text, cache_path)
                     if not path.exists():
                         if text in self._unsayable or not self._render_twice(text, path):
                             self._unsayable.add(text)
