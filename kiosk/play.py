@@ -20,7 +20,7 @@ from kiosk.config import Settings
 from kiosk.core.clockcheck import local_now, read_boot_id
 from kiosk.core.model import Cue, SessionRecord, clock_text
 from kiosk.core.runner import SessionRunner
-from kiosk.core.speaker import SilentSpeaker, Speaker
+from kiosk.core.speaker import SilentSpeaker, Speaker, distinct_phrases
 from kiosk.core.timeline import Timeline
 from kiosk.sound.audio import AplayAudio, AudioOut
 from kiosk.sound.voice import default_cache_dir, make_speaker
@@ -176,7 +176,7 @@ def play_routine(timeline: Timeline, settings: Settings, *, out: TextIO, err: Te
 
 def _progress_line(timeline: Timeline, err: TextIO) -> Callable[[str], None]:
     """A slow voice (Piper) counts its phrases on one terminal line as it makes them."""
-    total = len({cue.text.strip() for cue in timeline.cues if cue.text.strip()})
+    total = len(distinct_phrases(cue.text for cue in timeline.cues))
     done = [0]
 
     def ready(_text: str) -> None:

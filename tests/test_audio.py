@@ -143,6 +143,14 @@ def test_a_failed_aplay_run_is_noticed_when_it_ends(tmp_path: Path) -> None:
     assert audio.problem == "no audio device (aplay: main:831: audio open error: No such file or directory)"
 
 
+def run_with_kivy_audio(script: str, tmp_path: Path, *args: str) -> "subprocess.CompletedProcess[str]":
+    """Run `script` in a child process with SDL's dummy audio driver: Kivy is not loaded into the test run."""
+    env = dict(os.environ, SDL_AUDIODRIVER="dummy", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
+               KIVY_HOME=str(tmp_path / "kivy"))
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
 def test_kivy_audio_plays_through_soundloader_without_a_window(tmp_path: Path) -> None:
     """In a child process, with SDL's dummy audio driver: Kivy is not loaded into the test run."""
     script = (
@@ -158,7 +166,5 @@ def test_kivy_audio_plays_through_soundloader_without_a_window(tmp_path: Path) -
         "audio.close()\n"
         "print('ok')\n"
     )
-    env = dict(os.environ, SDL_AUDIODRIVER="dummy", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
-               KIVY_HOME=str(tmp_path / "kivy"))
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    result = run_with_kivy_audio(script, tmp_path)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from test_audio import run_with_kivy_audio
 from voice_fakes import write_tiny_library
 
 from kiosk.config import Settings
@@ -101,10 +102,7 @@ def test_kivy_plays_a_piper_phrase_for_its_whole_length(tmp_path: Path, piper_ph
         "print(json.dumps({'length': sound.length, 'playing': audio.playing}))\n"
         "audio.close()\n"
     )
-    env = dict(os.environ, SDL_AUDIODRIVER="dummy", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
-               KIVY_HOME=str(tmp_path / "kivy"))
-    result = subprocess.run([sys.executable, "-c", script, str(piper_phrase)], capture_output=True, text=True,
-                            env=env, timeout=120)
+    result = run_with_kivy_audio(script, tmp_path, str(piper_phrase))
     assert result.returncode == 0, result.stderr[-2000:]
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     assert reported["playing"]

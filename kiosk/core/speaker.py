@@ -5,12 +5,17 @@ Core: no engine, no audio, no I/O. `voice.py` makes the real speakers.
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Protocol, Sequence
+from typing import Callable, Iterable, List, Optional, Protocol, Sequence
 
 from kiosk.core.model import Cue
 
 
 Progress = Callable[[str], None]
+
+
+def distinct_phrases(texts: Iterable[str]) -> List[str]:
+    """What a voice renders for these texts: stripped, each once, in order, none empty."""
+    return list(dict.fromkeys(text.strip() for text in texts if text and text.strip()))
 
 
 class Speaker(Protocol):

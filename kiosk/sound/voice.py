@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from kiosk.config import Settings
 from kiosk.core.model import Cue
-from kiosk.core.speaker import Progress
+from kiosk.core.speaker import Progress, distinct_phrases
 from kiosk.core.speech_rules import LATE_LIMIT_S, SpeechRules, Utterance
 from kiosk.sessionlog.atomic import replace_with
 from kiosk.sound.audio import AudioOut, KivyAudio, trim_silence, wav_info
@@ -232,7 +232,7 @@ class PhraseVoice:
         come from the rungs below; Piper that cannot be used at all is dropped, once, with
         a notice saying why.
         """
-        wanted = _phrases(texts)
+        wanted = distinct_phrases(texts)
         result: Dict[str, Path] = {}
         piper = self._piper
         if piper is not None and not self._closed:
@@ -262,7 +262,7 @@ class PhraseVoice:
             return self.render(texts)
         result: Dict[str, Path] = {}
         wanted = []
-        for text in _phrases(texts):
+        for text in distinct_phrases(texts):
             found = self.cached(text)
             if found is not None:
                 result[text] = found
@@ -477,11 +477,6 @@ class PhraseVoice:
             worker.close()
 
 
-def _phrases(texts: Sequence[str]) -> List[str]:
-    """The phrases to render: stripped, each once, in order."""
-    return list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
-
-
 # =========================================================================== the speaker
 
 
@@ -688,9 +683,10 @@ class CueSpeaker:
         if self.voice is None or self.voice.tier == "none":
             return
         text = cue.text.strip()
-        # Piper's phrase when it has it by now, though the quick voice said it at an earlier cue.
-        sound = self.voice.cached(text) if self.voice.tier == "piper" else None
-        sound = sound or self._phrases.get(text) or self.voice.cached(text)
+        if self.voice.tier == "piper":  # Piper's phrase when it has it by now, though the quick voice said it before
+            sound = self.voice.cached(text) or self._phrases.get(text)
+        else:
+            sound = self._phrases.get(text) or self.voice.cached(text)
         serial = self._add(cue.kind, text, due_at, sound)
         if sound is None:
             self._request_render(serial, text)

@@ -19,7 +19,7 @@ from kivy.clock import Clock
 
 from kiosk import paths
 from kiosk.core.model import Routine
-from kiosk.core.speaker import Speaker
+from kiosk.core.speaker import Speaker, distinct_phrases
 from kiosk.core.timeline import Timeline, build_timeline
 from kiosk.ui.background import BackgroundWorker
 
@@ -34,7 +34,7 @@ PIPER_NOT_USED = "The Piper voice is not used"
 
 def phrases_of(timeline: Timeline) -> List[str]:
     """What a session will say, each phrase once, as the voice renders them."""
-    return list(dict.fromkeys(cue.text.strip() for cue in timeline.cues if cue.text.strip()))
+    return distinct_phrases(cue.text for cue in timeline.cues)
 
 
 class VoiceSection:
